@@ -1,0 +1,54 @@
+"""flask commands: demo, create-user (more arrive with later stages)."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from judging.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("demo")
+    def demo_command():
+        """Load the demo county contest (第十三届) into the database; safe to run twice."""
+        from judging.contests.demo import load_demo
+
+        created = load_demo()
+        if created:
+            click.echo("演示数据已载入 / demo contest loaded. 登录页列出演示账号。")
+        else:
+            click.echo("演示数据已存在，未重复载入 / demo contest already present, nothing changed.")
+
+    @app.cli.command("create-user")
+    @click.option("--username", prompt="用户名 / username")
+    @click.option("--name", "display_name", prompt="姓名 / name")
+    @click.option("--role", type=click.Choice(["organizer", "coordinator", "judge"]), default="organizer",
+                  show_default=True)
+    @click.option("--school", "school_name", default=None, help="学校名称 (coordinator / judge)")
+    @click.password_option("--password", prompt="密码 / password")
+    def create_user_command(username, display_name, role, school_name, password):
+        """Create an account, e.g. the first organizer of a real installation."""
+        from judging.core import audit
+        from judging.core.models import School, User
+        from judging.core.security import hash_password, password_problem
+
+        problem = password_problem(password)
+        if problem:
+            raise click.ClickException(problem)
+        username = username.strip()
+        if db.session.scalar(select(User).where(func.lower(User.username) == username.lower())):
+            raise click.ClickException(f"用户名“{username}”已存在")
+        school = None
+        if school_name:
+            school = db.session.scalar(select(School).where(School.name == school_name.strip()))
+            if school is None:
+                raise click.ClickException(f"找不到学校“{school_name}”")
+        if role == "coordinator" and school is None:
+            raise click.ClickException("学校管理员必须指定学校（--school）")
+        user = User(username=username, display_name=display_name.strip(), role=role,
+                    school=school, password_hash=hash_password(password))
+        db.session.add(user)
+        audit.record("user_created", user, summary=f"命令行创建账号 {username}（{role}）")
+        db.session.commit()
+        click.echo(f"已创建账号 {username} / account created")
