@@ -167,13 +167,15 @@ def save_category(edition: Edition, data: dict, category: Category | None = None
     _check_unique_code_and_name(Category, edition, data["code"], data["name"], category and category.id, "类别")
     before = audit.snapshot(category, CATEGORY_FIELDS) if category else None
     if category is None:
-        category = Category(edition=edition)
-        db.session.add(category)
         if data.get("position") is None:
-            data["position"] = len(edition.categories)
-    if data.get("position") is None:
-        data["position"] = category.position
-    _fill(category, data, CATEGORY_FIELDS)
+            data["position"] = len(edition.categories) + 1
+        category = Category()
+        _fill(category, data, CATEGORY_FIELDS)
+        edition.categories.append(category)
+    else:
+        if data.get("position") is None:
+            data["position"] = category.position
+        _fill(category, data, CATEGORY_FIELDS)
     db.session.flush()
     audit.record("category_saved", category, before=before, after=audit.snapshot(category, CATEGORY_FIELDS),
                  summary=f"保存类别 {category.code} {category.name}")
@@ -229,13 +231,15 @@ def save_division(edition: Edition, data: dict, division: Division | None = None
     _check_unique_code_and_name(Division, edition, data["code"], data["name"], division and division.id, "组别")
     before = audit.snapshot(division, DIVISION_FIELDS) if division else None
     if division is None:
-        division = Division(edition=edition)
-        db.session.add(division)
         if data.get("position") is None:
-            data["position"] = len(edition.divisions)
-    if data.get("position") is None:
-        data["position"] = division.position
-    _fill(division, data, DIVISION_FIELDS)
+            data["position"] = len(edition.divisions) + 1
+        division = Division()
+        _fill(division, data, DIVISION_FIELDS)
+        edition.divisions.append(division)
+    else:
+        if data.get("position") is None:
+            data["position"] = division.position
+        _fill(division, data, DIVISION_FIELDS)
     db.session.flush()
     audit.record("division_saved", division, before=before, after=audit.snapshot(division, DIVISION_FIELDS),
                  summary=f"保存组别 {division.code} {division.name}")

@@ -1,0 +1,162 @@
+"""Every registered route, for every role, answers as this table says.
+
+A new route without a row here fails the suite: decide who may see it first.
+"""
+from __future__ import annotations
+
+import pytest
+from flask_wtf import FlaskForm  # noqa: F401
+
+from tests.conftest import login
+
+ANON, ORG, COORD, JUDGE = "anonymous", "organizer", "coordinator", "judge"
+
+# The usual answers: organizer-only pages send anonymous users to the login page and refuse others.
+ORGANIZER_PAGE = {ANON: 302, ORG: 200, COORD: 403, JUDGE: 403}
+ORGANIZER_POST = {ANON: 302, ORG: 302, COORD: 403, JUDGE: 403}
+LOGGED_IN_PAGE = {ANON: 302, ORG: 200, COORD: 200, JUDGE: 200}
+
+# endpoint: (method, expected status per role)
+EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
+    "core.index": ("GET", {ANON: 302, ORG: 302, COORD: 302, JUDGE: 302}),
+    "core.home": ("GET", LOGGED_IN_PAGE),
+    "core.login": ("GET", {ANON: 200, ORG: 302, COORD: 302, JUDGE: 302}),
+    "core.logout": ("POST", {ANON: 302, ORG: 302, COORD: 302, JUDGE: 302}),
+    "core.change_password": ("GET", LOGGED_IN_PAGE),
+    "core.set_language": ("POST", {ANON: 302, ORG: 302, COORD: 302, JUDGE: 302}),
+    "contests.dashboard": ("GET", ORGANIZER_PAGE),
+    "contests.edition_new": ("GET", ORGANIZER_PAGE),
+    "contests.edition": ("GET", ORGANIZER_PAGE),
+    "contests.edition_settings": ("GET", ORGANIZER_PAGE),
+    "contests.edition_copy": ("GET", ORGANIZER_PAGE),
+    "contests.categories": ("GET", ORGANIZER_PAGE),
+    "contests.category_form": ("GET", ORGANIZER_PAGE),
+    "contests.category_delete": ("POST", ORGANIZER_POST),
+    "contests.rubric": ("GET", ORGANIZER_PAGE),
+    "contests.divisions": ("GET", ORGANIZER_PAGE),
+    "contests.division_form": ("GET", ORGANIZER_PAGE),
+    "contests.division_delete": ("POST", ORGANIZER_POST),
+    "contests.rounds": ("GET", ORGANIZER_PAGE),
+    "contests.prizes": ("GET", ORGANIZER_PAGE),
+    "contests.quotas": ("GET", ORGANIZER_PAGE),
+    "contests.certificate_settings": ("GET", ORGANIZER_PAGE),
+    "contests.audit_log": ("GET", ORGANIZER_PAGE),
+    "people.schools": ("GET", ORGANIZER_PAGE),
+    "people.school_form": ("GET", ORGANIZER_PAGE),
+    "people.school_delete": ("POST", ORGANIZER_POST),
+    "people.schools_template": ("GET", ORGANIZER_PAGE),
+    "people.schools_import": ("GET", ORGANIZER_PAGE),
+    "people.users": ("GET", ORGANIZER_PAGE),
+    "people.user_form": ("GET", ORGANIZER_PAGE),
+    "people.user_reset_password": ("POST", {ANON: 302, ORG: 200, COORD: 403, JUDGE: 403}),
+    "people.users_template": ("GET", ORGANIZER_PAGE),
+    "people.users_import": ("GET", ORGANIZER_PAGE),
+}
+
+SKIPPED = {"static"}
+
+
+def _routes(app):
+    """Pages first, then the POST routes (which may delete the objects the pages show)."""
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint not in SKIPPED]
+    return sorted(rules, key=lambda r: (EXPECTED.get(r.endpoint, ("GET",))[0] == "POST", r.rule))
+
+
+@pytest.fixture
+def world(db, make_user, make_school, edition):
+    """One object of each kind, so every URL can be filled in."""
+    school = make_school("路由测试学校")
+    users = {
+        ORG: make_user("organizer", username="route_org"),
+        COORD: make_user("coordinator", username="route_coord", school=school),
+        JUDGE: make_user("judge", username="route_judge"),
+    }
+    target = make_user("judge", username="route_target")
+    ids = {
+        "edition_id": edition.id,
+        "category_id": edition.categories[0].id,
+        "division_id": edition.divisions[0].id,
+        "school_id": school.id,
+        "user_id": target.id,
+        "code": "en",
+    }
+    return users, ids
+
+
+def test_every_route_has_an_expected_answer(app):
+    missing = sorted({r.endpoint for r in _routes(app)} - set(EXPECTED))
+    assert not missing, f"routes without a row in EXPECTED: {missing}"
+    stale = sorted(set(EXPECTED) - {r.endpoint for r in _routes(app)})
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+
+
+def test_every_view_declares_its_access_policy(app):
+    undeclared = sorted(endpoint for endpoint, view in app.view_functions.items()
+                        if endpoint not in SKIPPED and not hasattr(view, "access_policy"))
+    assert not undeclared, f"views without @public / @roles_required: {undeclared}"
+
+
+@pytest.mark.parametrize("role", [ANON, ORG, COORD, JUDGE])
+def test_each_role_gets_the_expected_answer(app, world, role):
+    users, ids = world
+    failures = []
+    for rule in _routes(app):
+        method, expected = EXPECTED[rule.endpoint]
+        args = {name: ids[name] for name in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **args)
+        client = app.test_client()
+        if role != ANON:
+            assert login(client, users[role]).status_code == 302
+        response = client.open(url, method=method)
+        if response.status_code != expected[role]:
+            failures.append(f"{method} {url} as {role}: {response.status_code}, expected {expected[role]}")
+        if role == ANON and expected[role] == 302 and rule.endpoint not in ("core.index", "core.logout",
+                                                                              "core.set_language"):
+            assert "/login" in response.headers["Location"], url
+    assert not failures, "\n".join(failures)
+
+
+def test_post_routes_refuse_a_missing_csrf_token(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    with app.app_context():
+        from judging.core.models import User
+        from judging.core.security import hash_password
+        from judging.extensions import db
+
+        organizer = User(username="org", display_name="组委会", role="organizer",
+                         password_hash=hash_password("secret123"))
+        db.session.add(organizer)
+        db.session.commit()
+        organizer_id = organizer.id
+    # Log in through the real form with its token.
+    page = client.get("/login").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/login", data={"username": "org", "password": "secret123",
+                                       "csrf_token": token}).status_code == 302
+    with app.app_context():
+        from judging.contests import operations as ops
+
+        edition = ops.create_edition({"name": "CSRF县大赛", "number": 1, "code": "C"})
+        category = ops.save_category(edition, {"code": "XF", "name": "小发明", "max_students": 3,
+                                               "max_instructors": 2})
+        division = ops.save_division(edition, {"code": "X", "name": "小学组"})
+        db.session.commit()
+        ids = {"edition_id": edition.id, "category_id": category.id, "division_id": division.id,
+               "school_id": 1, "user_id": organizer_id, "code": "en"}
+    refused = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **{n: ids[n] for n in rule.arguments})
+        response = client.post(url, data={})
+        refused.append((url, response.status_code))
+    assert refused and all(status == 400 for _, status in refused), refused
