@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from judging import create_app
@@ -94,6 +96,7 @@ def make_app(database_url, tmp_path):
         }
         config.update(overrides)
         app = create_app(config)
+        app.test_client_class = FreshUserClient
         apps.append(app)
         return app
 
@@ -102,6 +105,16 @@ def make_app(database_url, tmp_path):
         with app.app_context():
             _db.session.remove()
             _db.engine.dispose()
+
+
+class FreshUserClient(FlaskClient):
+    """The test app context stays pushed across requests, and Flask-Login caches the user in g:
+    drop that cache before each request, as a real server (one context per request) does."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
 
 
 @pytest.fixture

@@ -202,20 +202,20 @@ def save_rubric(category: Category, rows: list[dict]) -> Decimal:
         raise SetupError("评分标准至少需要一项指标")
     before = [(c.name, c.max_points, c.descriptor) for c in category.criteria]
     existing = {c.id: c for c in category.criteria}
-    kept: list[Criterion] = []
-    for position, row in enumerate(rows, start=1):
-        criterion = existing.pop(row.get("id"), None) if row.get("id") else None
-        if criterion is None:
-            criterion = Criterion()
+    kept = [existing.pop(row["id"], None) if row.get("id") else None for row in rows]
+    kept = [criterion or Criterion() for criterion in kept]
+    for gone in existing.values():
+        category.criteria.remove(gone)
+    # Park kept names out of the way first: the unique index sees every step of a swap or rename.
+    for criterion in kept:
+        if criterion.id is not None:
+            criterion.name = f"~{criterion.id}"
+    db.session.flush()
+    for position, (criterion, row) in enumerate(zip(kept, rows), start=1):
         criterion.position = position
         criterion.name = row["name"]
         criterion.max_points = row["max_points"]
         criterion.descriptor = row.get("descriptor") or None
-        kept.append(criterion)
-    # Removed criteria go first, so a renamed row never meets its old name in the unique index.
-    for gone in existing.values():
-        category.criteria.remove(gone)
-    db.session.flush()
     category.criteria = kept
     db.session.flush()
     after = [(c.name, c.max_points, c.descriptor) for c in category.criteria]

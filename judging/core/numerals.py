@@ -22,7 +22,9 @@ def chinese_number(n: int) -> str:
         if low == 0:
             return head
         return head + ("零" if low < 1000 else "") + _below_10000(low)
-    return _below_10000(n)
+    text = _below_10000(n)
+    # 10..19 on their own read 十, 十一 ... (not 一十一); inside a larger number the 一 stays.
+    return text[1:] if 10 <= n < 20 else text
 
 
 def _below_10000(n: int) -> str:
@@ -38,11 +40,7 @@ def _below_10000(n: int) -> str:
             out.append("零")
             pending_zero = False
         out.append(_DIGITS[d] + unit)
-    text = "".join(out)
-    # 10..19 read 十, 十一 ... not 一十一
-    if 10 <= n < 20:
-        text = text[1:]
-    return text
+    return "".join(out)
 
 
 def edition_ordinal(number: int) -> str:
