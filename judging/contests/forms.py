@@ -19,6 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from judging.core.i18n import N_
 from judging.contests.models import REWARD_ACCUMULATION, REWARD_SPLIT, SCORING_METHODS
 
 CODE_RULE = Regexp(r"^[A-Za-z0-9]+$", message="代码只能由字母和数字组成")
@@ -68,37 +69,37 @@ CERTIFICATE_NUMBER_SAMPLE = {"年": 2026, "大赛代码": "KC", "类别代码": 
 
 
 class EditionForm(FlaskForm):
-    name = StringField("大赛名称", validators=[DataRequired("请填写大赛名称"), Length(max=120)],
-                       description="不含届次，例如：XX县青少年科技创新大赛")
-    number = IntegerField("届次（数字）", validators=[InputRequired("请填写届次"), NumberRange(1, 999, "届次应为1到999")])
-    code = StringField("大赛代码", validators=[DataRequired("请填写大赛代码"), Length(max=20), CODE_RULE],
-                       description="用于证书编号，例如 KC")
-    theme = StringField("主题", validators=[Optional(), Length(max=120)])
-    organizers = StringField("主办单位", validators=[Optional(), Length(max=255)])
-    school_year = StringField("学年", validators=[Optional(), Length(max=20)], description="例如 2026-2027")
-    registration_opens = DateTimeLocalField("报名开始", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    registration_closes = DateTimeLocalField("报名截止", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    registration_locked = BooleanField("锁定报名（学校不可再修改）")
-    judging_starts = DateField("评审开始日期", validators=[Optional()])
-    judging_ends = DateField("评审结束日期", validators=[Optional()])
-    notice_days = IntegerField("公示天数", validators=[InputRequired("请填写公示天数"), NumberRange(0, 60, "公示天数应为0到60")])
-    max_entries_per_class = IntegerField("每班每类别作品上限", validators=[Optional(), NumberRange(1, 999, "应为正整数")],
-                                         description="留空表示不限")
-    max_entries_per_school = IntegerField("每校每类别作品上限", validators=[Optional(), NumberRange(1, 9999, "应为正整数")],
-                                          description="留空表示不限")
+    name = StringField(N_("大赛名称"), validators=[DataRequired("请填写大赛名称"), Length(max=120)],
+                       description=N_("不含届次，例如：XX县青少年科技创新大赛"))
+    number = IntegerField(N_("届次（数字）"), validators=[InputRequired("请填写届次"), NumberRange(1, 999, "届次应为1到999")])
+    code = StringField(N_("大赛代码"), validators=[DataRequired("请填写大赛代码"), Length(max=20), CODE_RULE],
+                       description=N_("用于证书编号，例如 KC"))
+    theme = StringField(N_("主题"), validators=[Optional(), Length(max=120)])
+    organizers = StringField(N_("主办单位"), validators=[Optional(), Length(max=255)])
+    school_year = StringField(N_("学年"), validators=[Optional(), Length(max=20)], description=N_("例如 2026-2027"))
+    registration_opens = DateTimeLocalField(N_("报名开始"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    registration_closes = DateTimeLocalField(N_("报名截止"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    registration_locked = BooleanField(N_("锁定报名（学校不可再修改）"))
+    judging_starts = DateField(N_("评审开始日期"), validators=[Optional()])
+    judging_ends = DateField(N_("评审结束日期"), validators=[Optional()])
+    notice_days = IntegerField(N_("公示天数"), validators=[InputRequired("请填写公示天数"), NumberRange(0, 60, "公示天数应为0到60")])
+    max_entries_per_class = IntegerField(N_("每班每类别作品上限"), validators=[Optional(), NumberRange(1, 999, "应为正整数")],
+                                         description=N_("留空表示不限"))
+    max_entries_per_school = IntegerField(N_("每校每类别作品上限"), validators=[Optional(), NumberRange(1, 9999, "应为正整数")],
+                                          description=N_("留空表示不限"))
     entry_code_pattern = StringField(
         "作品编号格式", validators=[DataRequired("请填写作品编号格式"), Length(max=80),
                               _pattern_validator(ENTRY_CODE_FIELDS, ENTRY_CODE_SAMPLE)],
-        description="可用 {类别代码} {组别代码} {序号:03d} {学校代码} {届次}")
-    scoring_method = SelectField("评分方法", choices=list(SCORING_METHODS.items()))
-    trim_min_judges = IntegerField("去极值最少评委数", validators=[InputRequired("请填写"), NumberRange(3, 99, "应为3到99")],
-                                   description="评委数达到此数时去掉一个最高分和一个最低分")
-    min_judges = IntegerField("最少评委数", validators=[InputRequired("请填写"), NumberRange(1, 99, "应为1到99")],
-                              description="评分人数少于此数的作品不参与排名，并提示组委会")
-    reward_split = SelectField("合作指导教师奖励", choices=list(REWARD_SPLIT.items()))
-    reward_accumulation = SelectField("多件作品奖励", choices=list(REWARD_ACCUMULATION.items()))
-    org_award_enabled = BooleanField("评选优秀组织奖")
-    org_award_min_entries = IntegerField("优秀组织奖最少参赛作品数", validators=[InputRequired("请填写"), NumberRange(0, 9999, "应为非负整数")])
+        description=N_("可用 {类别代码} {组别代码} {序号:03d} {学校代码} {届次}"))
+    scoring_method = SelectField(N_("评分方法"), choices=list(SCORING_METHODS.items()))
+    trim_min_judges = IntegerField(N_("去极值最少评委数"), validators=[InputRequired("请填写"), NumberRange(3, 99, "应为3到99")],
+                                   description=N_("评委数达到此数时去掉一个最高分和一个最低分"))
+    min_judges = IntegerField(N_("最少评委数"), validators=[InputRequired("请填写"), NumberRange(1, 99, "应为1到99")],
+                              description=N_("评分人数少于此数的作品不参与排名，并提示组委会"))
+    reward_split = SelectField(N_("合作指导教师奖励"), choices=list(REWARD_SPLIT.items()))
+    reward_accumulation = SelectField(N_("多件作品奖励"), choices=list(REWARD_ACCUMULATION.items()))
+    org_award_enabled = BooleanField(N_("评选优秀组织奖"))
+    org_award_min_entries = IntegerField(N_("优秀组织奖最少参赛作品数"), validators=[InputRequired("请填写"), NumberRange(0, 9999, "应为非负整数")])
 
     def validate_registration_closes(self, field):
         if field.data and self.registration_opens.data and field.data <= self.registration_opens.data:
@@ -110,28 +111,28 @@ class EditionForm(FlaskForm):
 
 
 class CopyEditionForm(FlaskForm):
-    name = StringField("大赛名称", validators=[DataRequired("请填写大赛名称"), Length(max=120)])
-    number = IntegerField("新届次（数字）", validators=[InputRequired("请填写届次"), NumberRange(1, 999, "届次应为1到999")])
-    theme = StringField("主题", validators=[Optional(), Length(max=120)])
-    school_year = StringField("学年", validators=[Optional(), Length(max=20)])
+    name = StringField(N_("大赛名称"), validators=[DataRequired("请填写大赛名称"), Length(max=120)])
+    number = IntegerField(N_("新届次（数字）"), validators=[InputRequired("请填写届次"), NumberRange(1, 999, "届次应为1到999")])
+    theme = StringField(N_("主题"), validators=[Optional(), Length(max=120)])
+    school_year = StringField(N_("学年"), validators=[Optional(), Length(max=20)])
 
 
 class CategoryForm(FlaskForm):
-    code = StringField("类别代码", validators=[DataRequired("请填写类别代码"), Length(max=10), CODE_RULE],
-                       description="例如 XF")
-    name = StringField("类别名称", validators=[DataRequired("请填写类别名称"), Length(max=40)])
-    subforms = StringField("作品形式（可选）", validators=[Optional(), Length(max=200)],
-                           description="用顿号分隔，例如：卡通画、素描画、国画")
-    max_students = IntegerField("每件作品学生人数上限", validators=[InputRequired("请填写"), NumberRange(1, 10, "应为1到10")])
-    max_instructors = IntegerField("指导教师人数上限", validators=[InputRequired("请填写"), NumberRange(0, 5, "应为0到5")])
-    position = IntegerField("排序", validators=[Optional(), NumberRange(0, 999, "应为0到999")])
+    code = StringField(N_("类别代码"), validators=[DataRequired("请填写类别代码"), Length(max=10), CODE_RULE],
+                       description=N_("例如 XF"))
+    name = StringField(N_("类别名称"), validators=[DataRequired("请填写类别名称"), Length(max=40)])
+    subforms = StringField(N_("作品形式（可选）"), validators=[Optional(), Length(max=200)],
+                           description=N_("用顿号分隔，例如：卡通画、素描画、国画"))
+    max_students = IntegerField(N_("每件作品学生人数上限"), validators=[InputRequired("请填写"), NumberRange(1, 10, "应为1到10")])
+    max_instructors = IntegerField(N_("指导教师人数上限"), validators=[InputRequired("请填写"), NumberRange(0, 5, "应为0到5")])
+    position = IntegerField(N_("排序"), validators=[Optional(), NumberRange(0, 999, "应为0到999")])
 
 
 class DivisionForm(FlaskForm):
-    code = StringField("组别代码", validators=[DataRequired("请填写组别代码"), Length(max=10), CODE_RULE],
-                       description="例如 X（小学组）、C（初中组）")
-    name = StringField("组别名称", validators=[DataRequired("请填写组别名称"), Length(max=40)])
-    position = IntegerField("排序", validators=[Optional(), NumberRange(0, 999, "应为0到999")])
+    code = StringField(N_("组别代码"), validators=[DataRequired("请填写组别代码"), Length(max=10), CODE_RULE],
+                       description=N_("例如 X（小学组）、C（初中组）"))
+    name = StringField(N_("组别名称"), validators=[DataRequired("请填写组别名称"), Length(max=40)])
+    position = IntegerField(N_("排序"), validators=[Optional(), NumberRange(0, 999, "应为0到999")])
 
 
 class CriterionRow(FlaskForm):
@@ -139,9 +140,9 @@ class CriterionRow(FlaskForm):
         csrf = False  # the enclosing form carries the token
 
     criterion_id = HiddenField()
-    name = StringField("指标", validators=[Optional(), Length(max=40)])
-    max_points = DecimalField("满分", places=1, validators=[Optional(), NumberRange(0.1, 100, "满分应在0.1到100之间")])
-    descriptor = TextAreaField("说明", validators=[Optional(), Length(max=2000)])
+    name = StringField(N_("指标"), validators=[Optional(), Length(max=40)])
+    max_points = DecimalField(N_("满分"), places=1, validators=[Optional(), NumberRange(0.1, 100, "满分应在0.1到100之间")])
+    descriptor = TextAreaField(N_("说明"), validators=[Optional(), Length(max=2000)])
 
     def validate_max_points(self, field):
         if field.data is not None and field.data != field.data.quantize(type(field.data)("0.1")):
@@ -157,11 +158,11 @@ class PrizeLevelRow(FlaskForm):
         csrf = False
 
     level_id = HiddenField()
-    name = StringField("奖项", validators=[Optional(), Length(max=20)])
-    reward_amount = DecimalField("奖励金额（元）", places=2, validators=[Optional(), NumberRange(0, 100000, "金额应在0到100000之间")])
-    reward_points = DecimalField("加分", places=2, validators=[Optional(), NumberRange(0, 100, "加分应在0到100之间")])
-    instructor_certificate = BooleanField("颁发优秀指导教师证书")
-    org_points = IntegerField("优秀组织奖积分", validators=[Optional(), NumberRange(0, 100, "积分应在0到100之间")])
+    name = StringField(N_("奖项"), validators=[Optional(), Length(max=20)])
+    reward_amount = DecimalField(N_("奖励金额（元）"), places=2, validators=[Optional(), NumberRange(0, 100000, "金额应在0到100000之间")])
+    reward_points = DecimalField(N_("加分"), places=2, validators=[Optional(), NumberRange(0, 100, "加分应在0到100之间")])
+    instructor_certificate = BooleanField(N_("颁发优秀指导教师证书"))
+    org_points = IntegerField(N_("优秀组织奖积分"), validators=[Optional(), NumberRange(0, 100, "积分应在0到100之间")])
 
 
 class PrizeLevelsForm(FlaskForm):
@@ -169,15 +170,15 @@ class PrizeLevelsForm(FlaskForm):
 
 
 class CertificateSettingsForm(FlaskForm):
-    issuer = StringField("落款单位", validators=[Optional(), Length(max=255)], description="证书右下角的颁发单位")
-    issue_date = DateField("颁发日期", validators=[Optional()], description="证书上以中文数字印出，例如 二〇二六年十一月")
-    student_text = TextAreaField("学生证书正文", validators=[DataRequired("请填写证书正文"),
+    issuer = StringField(N_("落款单位"), validators=[Optional(), Length(max=255)], description=N_("证书右下角的颁发单位"))
+    issue_date = DateField(N_("颁发日期"), validators=[Optional()], description=N_("证书上以中文数字印出，例如 二〇二六年十一月"))
+    student_text = TextAreaField(N_("学生证书正文"), validators=[DataRequired("请填写证书正文"),
                                                       _pattern_validator(CERTIFICATE_TEXT_FIELDS)])
-    instructor_text = TextAreaField("优秀指导教师证书正文", validators=[DataRequired("请填写证书正文"),
+    instructor_text = TextAreaField(N_("优秀指导教师证书正文"), validators=[DataRequired("请填写证书正文"),
                                                              _pattern_validator(CERTIFICATE_TEXT_FIELDS)])
-    school_text = TextAreaField("优秀组织奖证书正文", validators=[DataRequired("请填写证书正文"),
+    school_text = TextAreaField(N_("优秀组织奖证书正文"), validators=[DataRequired("请填写证书正文"),
                                                         _pattern_validator(CERTIFICATE_TEXT_FIELDS)])
-    number_pattern = StringField("证书编号格式", validators=[
+    number_pattern = StringField(N_("证书编号格式"), validators=[
         DataRequired("请填写证书编号格式"), Length(max=120),
         _pattern_validator(CERTIFICATE_NUMBER_FIELDS, CERTIFICATE_NUMBER_SAMPLE)])
-    one_per_member = BooleanField("集体作品每位学生各发一张证书")
+    one_per_member = BooleanField(N_("集体作品每位学生各发一张证书"))

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+def N_(message: str) -> str:
+    """Marks a string for extraction; templates translate it when they render it with _()."""
+    return message
+
+
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
