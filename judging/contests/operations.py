@@ -162,34 +162,43 @@ def _check_unique_code_and_name(model, edition: Edition, code: str, name: str, o
             raise SetupError(f"{what}{label}“{value}”已被使用")
 
 
-def save_category(edition: Edition, data: dict, category: Category | None = None) -> Category:
+def _save_coded(edition: Edition, data: dict, obj, model, fields, collection: str, what: str):
+    """Create or update a category or division: codes upper-case, code and name unique in the edition."""
     data = dict(data, code=data["code"].upper())
-    _check_unique_code_and_name(Category, edition, data["code"], data["name"], category and category.id, "类别")
-    before = audit.snapshot(category, CATEGORY_FIELDS) if category else None
-    if category is None:
-        if data.get("position") is None:
-            data["position"] = len(edition.categories) + 1
-        category = Category()
-        _fill(category, data, CATEGORY_FIELDS)
-        edition.categories.append(category)
+    _check_unique_code_and_name(model, edition, data["code"], data["name"], obj.id if obj else None, what)
+    before = audit.snapshot(obj, fields) if obj else None
+    siblings = getattr(edition, collection)
+    if data.get("position") is None:
+        data["position"] = obj.position if obj else len(siblings) + 1
+    if obj is None:
+        obj = model()
+        _fill(obj, data, fields)
+        siblings.append(obj)
     else:
-        if data.get("position") is None:
-            data["position"] = category.position
-        _fill(category, data, CATEGORY_FIELDS)
+        _fill(obj, data, fields)
     db.session.flush()
-    audit.record("category_saved", category, before=before, after=audit.snapshot(category, CATEGORY_FIELDS),
-                 summary=f"保存类别 {category.code} {category.name}")
-    return category
+    audit.record(f"{model.__tablename__}_saved", obj, before=before, after=audit.snapshot(obj, fields),
+                 summary=f"保存{what} {obj.code} {obj.name}")
+    return obj
+
+
+def _delete_coded(obj, fields, checks, what: str) -> None:
+    """Delete a category or division unless a later stage reports something that uses it."""
+    for check in checks:
+        count, used_by = check(obj)
+        if count:
+            raise SetupError(f"{what}“{obj.name}”已有{count}{used_by}，不能删除。可先处理这些{used_by}，或保留该{what}。")
+    audit.record(f"{obj.__tablename__}_deleted", obj, before=audit.snapshot(obj, fields),
+                 summary=f"删除{what} {obj.code} {obj.name}")
+    db.session.delete(obj)
+
+
+def save_category(edition: Edition, data: dict, category: Category | None = None) -> Category:
+    return _save_coded(edition, data, category, Category, CATEGORY_FIELDS, "categories", "类别")
 
 
 def delete_category(category: Category) -> None:
-    for check in category_usage_checks:
-        count, what = check(category)
-        if count:
-            raise SetupError(f"类别“{category.name}”已有{count}{what}，不能删除。可先处理这些{what}，或保留该类别。")
-    audit.record("category_deleted", category, before=audit.snapshot(category, CATEGORY_FIELDS),
-                 summary=f"删除类别 {category.code} {category.name}")
-    db.session.delete(category)
+    _delete_coded(category, CATEGORY_FIELDS, category_usage_checks, "类别")
 
 
 def save_rubric(category: Category, rows: list[dict]) -> Decimal:
@@ -227,33 +236,11 @@ def save_rubric(category: Category, rows: list[dict]) -> Decimal:
 # --- Divisions ------------------------------------------------------------------------------
 
 def save_division(edition: Edition, data: dict, division: Division | None = None) -> Division:
-    data = dict(data, code=data["code"].upper())
-    _check_unique_code_and_name(Division, edition, data["code"], data["name"], division and division.id, "组别")
-    before = audit.snapshot(division, DIVISION_FIELDS) if division else None
-    if division is None:
-        if data.get("position") is None:
-            data["position"] = len(edition.divisions) + 1
-        division = Division()
-        _fill(division, data, DIVISION_FIELDS)
-        edition.divisions.append(division)
-    else:
-        if data.get("position") is None:
-            data["position"] = division.position
-        _fill(division, data, DIVISION_FIELDS)
-    db.session.flush()
-    audit.record("division_saved", division, before=before, after=audit.snapshot(division, DIVISION_FIELDS),
-                 summary=f"保存组别 {division.code} {division.name}")
-    return division
+    return _save_coded(edition, data, division, Division, DIVISION_FIELDS, "divisions", "组别")
 
 
 def delete_division(division: Division) -> None:
-    for check in division_usage_checks:
-        count, what = check(division)
-        if count:
-            raise SetupError(f"组别“{division.name}”已有{count}{what}，不能删除。")
-    audit.record("division_deleted", division, before=audit.snapshot(division, DIVISION_FIELDS),
-                 summary=f"删除组别 {division.code} {division.name}")
-    db.session.delete(division)
+    _delete_coded(division, DIVISION_FIELDS, division_usage_checks, "组别")
 
 
 # --- Rounds -----------------------------------------------------------------------------------
