@@ -309,6 +309,12 @@ def test_login_page_lists_demo_accounts_only_when_demo_is_loaded(client, db):
     page = client.get("/login").get_data(as_text=True)
     assert "演示账号" in page and DEMO_PASSWORD in page and "admin" in page
     assert client.post("/login", data={"username": "admin", "password": DEMO_PASSWORD}).status_code == 302
+    client.post("/logout")
+    judge = db.session.scalar(select(User).where(User.username == "judge1"))
+    judge.active = False
+    db.session.commit()
+    page = client.get("/login").get_data(as_text=True)
+    assert "judge1" not in page and "judge2" in page
 
 
 def test_demo_command_twice_through_the_cli(app, db):

@@ -1,6 +1,7 @@
 """Logging in and out, the home page each role lands on, language choice."""
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -98,9 +99,11 @@ def _demo_accounts():
     flag = db.session.get(SiteSetting, DEMO_FLAG)
     if flag is None:
         return None
-    import json
-
-    return json.loads(flag.value)
+    accounts = json.loads(flag.value)
+    # Accounts deleted or deactivated since the demo was loaded are no longer offered.
+    active = set(db.session.scalars(select(User.username).where(
+        User.username.in_([a["username"] for a in accounts]), User.active.is_(True))))
+    return [a for a in accounts if a["username"] in active] or None
 
 
 @bp.route("/logout", methods=["POST"])
