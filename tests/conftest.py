@@ -114,6 +114,7 @@ class FreshUserClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             g.pop("_login_user", None)
+            g.pop("_flask_babel", None)  # the locale is chosen per request too
         return super().open(*args, **kwargs)
 
 

@@ -8,20 +8,21 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from judging.core.i18n import N_
 from judging.core.models import utcnow
 from judging.core.numerals import edition_ordinal
 from judging.extensions import db
 
 SCORING_METHODS = {
-    "trimmed_mean": "去掉最高分和最低分",
-    "mean": "平均分",
-    "median": "中位数",
-    "zscore": "标准分",
+    "trimmed_mean": N_("去掉最高分和最低分"),
+    "mean": N_("平均分"),
+    "median": N_("中位数"),
+    "zscore": N_("标准分"),
 }
-REWARD_ACCUMULATION = {"sum": "累加", "max": "取最高"}
-REWARD_SPLIT = {"equal": "合作教师平分", "full": "每位教师全额"}
-ROUND_KINDS = {"qualification": "资格审查", "preliminary": "初评", "final": "终评"}
-QUOTA_MODES = {"count": "按名额", "percent": "按比例"}
+REWARD_ACCUMULATION = {"sum": N_("累加"), "max": N_("取最高")}
+REWARD_SPLIT = {"equal": N_("合作教师平分"), "full": N_("每位教师全额")}
+ROUND_KINDS = {"qualification": N_("资格审查"), "preliminary": N_("初评"), "final": N_("终评")}
+QUOTA_MODES = {"count": N_("按名额"), "percent": N_("按比例")}
 
 DEFAULT_ENTRY_CODE_PATTERN = "{类别代码}{组别代码}-{序号:03d}"
 DEFAULT_CERTIFICATE_NUMBER_PATTERN = "{年}{大赛代码}-{类别代码}{组别代码}-{等级序}-{序号:04d}"

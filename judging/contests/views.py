@@ -19,6 +19,7 @@ from judging.contests.forms import (
     RubricForm,
 )
 from judging.contests.models import QUOTA_MODES, ROUND_KINDS, SCORING_METHODS, Category, Division, Edition
+from judging.core.i18n import N_
 from judging.core.models import AuditEvent
 from judging.core.permissions import organizer_required
 from judging.core.text import clean
@@ -108,14 +109,14 @@ def edition(edition_id: int):
 def _checklist(edition: Edition) -> list[tuple[bool, str]]:
     """What an organizer still has to set before registration opens."""
     items = [
-        (bool(edition.categories), "至少设置一个类别"),
-        (bool(edition.divisions), "至少设置一个组别"),
-        (all(c.criteria for c in edition.categories) and bool(edition.categories), "每个类别都有评分标准"),
-        (all(c.rubric_total == 100 for c in edition.categories) and bool(edition.categories), "评分标准满分合计100分"),
-        (bool(edition.prize_levels), "设置奖项"),
+        (bool(edition.categories), N_("至少设置一个类别")),
+        (bool(edition.divisions), N_("至少设置一个组别")),
+        (all(c.criteria for c in edition.categories) and bool(edition.categories), N_("每个类别都有评分标准")),
+        (all(c.rubric_total == 100 for c in edition.categories) and bool(edition.categories), N_("评分标准满分合计100分")),
+        (bool(edition.prize_levels), N_("设置奖项")),
         (len(edition.pool_rules) >= len(edition.categories) * len(edition.divisions) and bool(edition.pool_rules),
-         "每个类别和组别都设置了获奖名额"),
-        (edition.registration_closes is not None, "设置报名截止时间"),
+         N_("每个类别和组别都设置了获奖名额")),
+        (edition.registration_closes is not None, N_("设置报名截止时间")),
     ]
     return items
 

@@ -8,6 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from judging.core.i18n import N_
 from judging.extensions import db
 
 
@@ -21,7 +22,7 @@ class Role(str, enum.Enum):
     JUDGE = "judge"
 
 
-ROLE_LABELS = {Role.ORGANIZER.value: "组委会", Role.COORDINATOR.value: "学校管理员", Role.JUDGE.value: "评委"}
+ROLE_LABELS = {Role.ORGANIZER.value: N_("组委会"), Role.COORDINATOR.value: N_("学校管理员"), Role.JUDGE.value: N_("评委")}
 
 
 class School(db.Model):

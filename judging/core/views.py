@@ -80,7 +80,10 @@ def login():
                 user.last_login_at = utcnow()
                 audit.record("login", user, user=user, summary=f"{user.username} 登录")
                 db.session.commit()
-                session.clear()
+                language = session.get("lang")
+                session.clear()  # a fresh session at login: nothing carried over but the language
+                if language:
+                    session["lang"] = language
                 login_user(user)
                 if user.must_change_password:
                     flash("首次登录，请修改初始密码。", "warning")

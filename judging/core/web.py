@@ -6,6 +6,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from judging.core.i18n import N_
 from judging.core.models import ROLE_LABELS, User
 from judging.extensions import db, login_manager
 
@@ -47,19 +48,19 @@ def install_web_hooks(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return error_page(400, "表单已失效", "页面停留过久或会话已更换，请刷新页面后重新提交。")
+        return error_page(400, N_("表单已失效"), N_("页面停留过久或会话已更换，请刷新页面后重新提交。"))
 
     @app.errorhandler(400)
     def bad_request(error):
-        return error_page(400, "请求有误", "提交的数据无法处理，请返回检查后重试。")
+        return error_page(400, N_("请求有误"), N_("提交的数据无法处理，请返回检查后重试。"))
 
     @app.errorhandler(403)
     def forbidden(error):
-        return error_page(403, "无权访问", "您的账号没有访问此页面的权限。")
+        return error_page(403, N_("无权访问"), N_("您的账号没有访问此页面的权限。"))
 
     @app.errorhandler(404)
     def not_found(error):
-        return error_page(404, "页面不存在", "您要找的页面不存在或已被删除。")
+        return error_page(404, N_("页面不存在"), N_("您要找的页面不存在或已被删除。"))
 
     @app.errorhandler(413)
     def too_large(error):
@@ -69,7 +70,7 @@ def install_web_hooks(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
-        return error_page(500, "系统出错", "服务器处理时出错，已记录。请稍后重试，或联系组委会。")
+        return error_page(500, N_("系统出错"), N_("服务器处理时出错，已记录。请稍后重试，或联系组委会。"))
 
     @app.context_processor
     def template_globals():
