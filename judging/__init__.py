@@ -66,6 +66,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(core_bp)
     app.register_blueprint(contests_bp)
     app.register_blueprint(people_bp)
+    from judging.registration.blueprint import load_views as load_registration_views
+    from judging.registration.operations import register_usage_checks
+
+    app.register_blueprint(load_registration_views())
+    register_usage_checks()
     install_web_hooks(app)
 
     from judging.cli import register_cli

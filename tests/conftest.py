@@ -213,3 +213,25 @@ def edition(db, organizer):
     ops.save_division(e, {"code": "C", "name": "初中组"})
     db.session.commit()
     return e
+
+
+@pytest.fixture
+def make_entry(db, edition, organizer):
+    """Register an entry through the real operation (rules, code, audit) as the organizer."""
+    from judging.registration.operations import create_entry
+    from judging.registration.rules import EntryInput, StudentInput
+
+    counter = {"n": 0}
+
+    def factory(school, title=None, category=None, division=None, students=None, instructors=(), **kwargs):
+        counter["n"] += 1
+        category = category or edition.categories[0]
+        division = division or edition.divisions[0]
+        students = students or [StudentInput(f"学生{counter['n']}", "男", "五年级", f"{counter['n'] % 9 + 1}班")]
+        data = EntryInput(title=title or f"作品{counter['n']}", category_id=category.id, division_id=division.id,
+                          students=students, instructors=list(instructors), **kwargs)
+        entry, _ = create_entry(edition, school, data, organizer)
+        db.session.commit()
+        return entry
+
+    return factory
