@@ -46,6 +46,7 @@ def demo(argv: list[str]) -> int:
     env.pop("DATABASE_URL", None)  # the demo always runs on the embedded SQLite file in instance/
     flask("db", "upgrade", env=env)
     flask("demo", env=env)
+    flask("prepare-fonts", env=env)  # about 25 s the first time, then cached in instance/fonts
     print(f"打开 / open http://127.0.0.1:{port}  （Ctrl+C 停止 / to stop）", flush=True)
     return subprocess.call([str(PYTHON), "-m", "waitress", "--listen", f"127.0.0.1:{port}", "--threads", "8",
                             "wsgi:app"], cwd=ROOT, env=env)

@@ -20,6 +20,17 @@ def register_cli(app: Flask) -> None:
         else:
             click.echo("演示数据已存在，未重复载入 / demo contest already present, nothing changed.")
 
+    @app.cli.command("prepare-fonts")
+    def prepare_fonts_command():
+        """Make the Chinese font instances for PDFs now (about 25 s once), not at the first print."""
+        import time
+
+        from judging.core.fonts import ensure_fonts
+
+        started = time.perf_counter()
+        ensure_fonts()
+        click.echo(f"中文字体已就绪 / Chinese fonts ready ({time.perf_counter() - started:.1f} s)")
+
     @app.cli.command("create-user")
     @click.option("--username", prompt="用户名 / username")
     @click.option("--name", "display_name", prompt="姓名 / name")

@@ -52,6 +52,8 @@ def build_config(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "UPLOAD_DIR": upload_dir,
         "FONT_PATH": os.environ.get("FONT_PATH", ""),
+        "FONT_BOLD_PATH": os.environ.get("FONT_BOLD_PATH", ""),
+        "FONT_CACHE_DIR": os.environ.get("FONT_CACHE_DIR") or str(instance_path / "fonts"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("JUDGING_LANGUAGE", "zh_CN"),
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("JUDGING_TIMEZONE", "Asia/Shanghai"),
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},
@@ -66,6 +68,7 @@ def build_config(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SECURE": _truthy(os.environ.get("SESSION_COOKIE_SECURE")),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        "ATTACHMENT_MAX_MB": int(os.environ.get("ATTACHMENT_MAX_MB", "20")),  # per entry attachment
         # Login throttling: this many failures per username+address inside the window locks it.
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", "900")),

@@ -37,6 +37,8 @@ def _instance_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("instance")
     os.environ["JUDGING_INSTANCE"] = str(root)
     os.environ.setdefault("SECRET_KEY", "test-only-secret")
+    # Static font instances take ~25 s to make once: keep them across test runs on this machine.
+    os.environ.setdefault("FONT_CACHE_DIR", str(Path.home() / ".cache" / "judging" / "fonts"))
     return root
 
 

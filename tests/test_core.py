@@ -75,7 +75,8 @@ def test_round_half_up_is_never_bankers_rounding():
 
 def test_clean_and_split_accept_spreadsheet_variants():
     assert clean("  张\u3000三  ") == "张 三"
-    assert clean("１２３ＡＢ") == "123AB"
+    assert clean("１２３ＡＢｃ") == "123ABc"
+    assert clean("会转弯的雨伞（改进版）：好用！") == "会转弯的雨伞（改进版）：好用！"
     assert split_list("张三、李四，王五;赵六 ；  孙七,") == ["张三", "李四", "王五", "赵六", "孙七"]
 
 

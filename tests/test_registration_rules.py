@@ -137,7 +137,7 @@ def test_returned_entry_goes_back_to_review_when_corrected(db, make_entry, make_
     assert entry.status == "submitted"
     review_entry(entry, "approve", None, organizer)
     data.title = "再改"
-    with pytest.raises(RegistrationError, match="作品已已通过|作品已"):
+    with pytest.raises(RegistrationError, match="作品状态为“已通过”，不能再修改"):
         update_entry(entry, data, coordinator)
 
 

@@ -15,6 +15,8 @@ ANON, ORG, COORD, JUDGE = "anonymous", "organizer", "coordinator", "judge"
 ORGANIZER_PAGE = {ANON: 302, ORG: 200, COORD: 403, JUDGE: 403}
 ORGANIZER_POST = {ANON: 302, ORG: 302, COORD: 403, JUDGE: 403}
 LOGGED_IN_PAGE = {ANON: 302, ORG: 200, COORD: 200, JUDGE: 200}
+SCHOOL_PAGE = {ANON: 302, ORG: 200, COORD: 200, JUDGE: 403}
+OTHER_SCHOOLS_ENTRY = {ANON: 302, ORG: 200, COORD: 404, JUDGE: 403}
 
 # endpoint: (method, expected status per role)
 EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
@@ -51,6 +53,26 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "people.user_reset_password": ("POST", {ANON: 302, ORG: 200, COORD: 403, JUDGE: 403}),
     "people.users_template": ("GET", ORGANIZER_PAGE),
     "people.users_import": ("GET", ORGANIZER_PAGE),
+    # Registration, organizer side
+    "registration.entries": ("GET", ORGANIZER_PAGE),
+    "registration.review": ("POST", ORGANIZER_POST),
+    "registration.bulk_review": ("POST", ORGANIZER_POST),
+    "registration.checkin": ("GET", ORGANIZER_PAGE),
+    "registration.checkin_undo": ("POST", ORGANIZER_POST),
+    # Registration, school side: the route test's coordinator belongs to another school than the entry
+    "registration.my_entries": ("GET", SCHOOL_PAGE),
+    "registration.entry_new": ("GET", SCHOOL_PAGE),
+    "registration.entry_detail": ("GET", OTHER_SCHOOLS_ENTRY),
+    "registration.entry_edit": ("GET", OTHER_SCHOOLS_ENTRY),
+    "registration.attachment_file": ("GET", {ANON: 302, ORG: 200, COORD: 404, JUDGE: 404}),
+    "registration.attachment_upload": ("POST", {ANON: 302, ORG: 302, COORD: 404, JUDGE: 403}),
+    "registration.attachment_delete": ("POST", {ANON: 302, ORG: 302, COORD: 404, JUDGE: 403}),
+    "registration.entry_delete": ("POST", {ANON: 302, ORG: 302, COORD: 404, JUDGE: 403}),
+    "registration.entries_template": ("GET", SCHOOL_PAGE),
+    "registration.entries_import": ("GET", SCHOOL_PAGE),
+    "registration.labels_pdf": ("GET", SCHOOL_PAGE),
+    "registration.catalogue_pdf": ("GET", SCHOOL_PAGE),
+    "registration.catalogue_xlsx": ("GET", SCHOOL_PAGE),
 }
 
 SKIPPED = {"static"}
@@ -72,7 +94,10 @@ def world(db, make_user, make_school, edition):
         JUDGE: make_user("judge", username="route_judge"),
     }
     target = make_user("judge", username="route_target")
+    entry, attachment = _entry_with_attachment(db, make_school("作品所在学校"), edition, users[ORG])
     ids = {
+        "entry_id": entry.id,
+        "attachment_id": attachment.id,
         "edition_id": edition.id,
         "category_id": edition.categories[0].id,
         "division_id": edition.divisions[0].id,
@@ -81,6 +106,36 @@ def world(db, make_user, make_school, edition):
         "code": "en",
     }
     return users, ids
+
+
+def _entry_with_attachment(db, school, edition, user):
+    """An entry of a school the route test's coordinator does not belong to, with a stored PNG."""
+    import hashlib
+    import io
+    from pathlib import Path
+
+    from flask import current_app
+    from PIL import Image
+
+    from judging.registration.models import Attachment
+    from judging.registration.operations import create_entry
+    from judging.registration.rules import EntryInput, StudentInput
+
+    entry, _ = create_entry(edition, school, EntryInput(
+        title="路由测试作品", category_id=edition.categories[0].id, division_id=edition.divisions[0].id,
+        students=[StudentInput("路由", "男", "五年级", "1班")]), user)
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(buffer, "PNG")
+    data = buffer.getvalue()
+    stored = "ab" + "0" * 30 + ".png"
+    path = Path(current_app.config["UPLOAD_DIR"]) / "attachments" / stored[:2] / stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    attachment = Attachment(entry=entry, kind="image", original_name="a.png", stored_name=stored,
+                            content_type="image/png", size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    db.session.add(attachment)
+    db.session.commit()
+    return entry, attachment
 
 
 def test_every_route_has_an_expected_answer(app):
@@ -148,7 +203,7 @@ def test_post_routes_refuse_a_missing_csrf_token(make_app):
         division = ops.save_division(edition, {"code": "X", "name": "小学组"})
         db.session.commit()
         ids = {"edition_id": edition.id, "category_id": category.id, "division_id": division.id,
-               "school_id": 1, "user_id": organizer_id, "code": "en"}
+               "school_id": 1, "user_id": organizer_id, "code": "en", "entry_id": 1, "attachment_id": 1}
     refused = []
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods:

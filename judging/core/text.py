@@ -7,11 +7,17 @@ import unicodedata
 LIST_SEPARATORS = re.compile(r"[、,，;；]+")
 
 
+# Full-width digits and Latin letters (as typed with a Chinese input method) become ASCII; Chinese
+# punctuation such as （）：，！ stays, since it belongs in titles and names as written.
+_FULL_WIDTH_ALNUM = {code: code - 0xFEE0 for code in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B),
+                                                      *range(0xFF41, 0xFF5B))}
+
+
 def clean(value) -> str:
-    """NFKC (full-width digits and letters to ASCII), collapse inner runs of spaces, strip."""
+    """Full-width digits and letters to ASCII, inner runs of spaces collapsed, ends stripped."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = unicodedata.normalize("NFC", str(value)).translate(_FULL_WIDTH_ALNUM)
     text = re.sub(r"[\s\u3000]+", " ", text)
     return text.strip()
 

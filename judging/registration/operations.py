@@ -136,7 +136,7 @@ def update_entry(entry: Entry, data: EntryInput, user: User) -> Verdict:
     if user.role != "organizer" and entry.status in ("approved", "disqualified"):
         from judging.registration.rules import Problem
 
-        raise RegistrationError([Problem("_", f"作品已{entry.status_label}，不能再修改；如需更正请联系组委会。")])
+        raise RegistrationError([Problem("_", f"作品状态为“{entry.status_label}”，不能再修改；如需更正请联系组委会。")])
     rules = RegistrationRules(edition, {entry.school_id})
     old = entry_input(entry)
     rules.forget(entry.school_id, old, entry.code)
@@ -162,7 +162,7 @@ def delete_entry(entry: Entry, user: User) -> None:
     if user.role != "organizer" and entry.status != "submitted" and entry.status != "returned":
         from judging.registration.rules import Problem
 
-        raise RegistrationError([Problem("_", f"作品已{entry.status_label}，不能删除；如需撤回请联系组委会。")])
+        raise RegistrationError([Problem("_", f"作品状态为“{entry.status_label}”，不能删除；如需撤回请联系组委会。")])
     audit.record("entry_deleted", entry, before=entry_snapshot(entry),
                  summary=f"删除作品 {entry.code}《{entry.title}》")
     db.session.delete(entry)
