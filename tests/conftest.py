@@ -204,6 +204,7 @@ def edition(db, organizer):
 
     e = ops.create_edition({"name": "测试县青少年科技创新大赛", "number": 13, "code": "KC", "notice_days": 7,
                             "entry_code_pattern": "{类别代码}{组别代码}-{序号:03d}", "scoring_method": "trimmed_mean",
+                            "max_entries_per_class": 3,
                             "trim_min_judges": 5, "min_judges": 3, "reward_split": "equal",
                             "reward_accumulation": "sum", "org_award_enabled": False, "org_award_min_entries": 5})
     xf = ops.save_category(e, {"code": "XF", "name": "小发明", "max_students": 3, "max_instructors": 2})

@@ -63,7 +63,9 @@ class Edition(db.Model):
     judging_ends: Mapped[date | None]
     notice_days: Mapped[int] = mapped_column(default=7)  # 公示天数
     # Registration rules
-    max_entries_per_class: Mapped[int | None] = mapped_column(default=3)  # per class and category
+    # Per class and category; None = no cap. No column default: an explicit None must stay None
+    # (new editions get 3 from the form, as in the seed contest).
+    max_entries_per_class: Mapped[int | None]
     max_entries_per_school: Mapped[int | None]  # per school and category
     entry_code_pattern: Mapped[str] = mapped_column(String(80), default=DEFAULT_ENTRY_CODE_PATTERN)
     # How the numbers are computed (shared/DOMAIN.md)

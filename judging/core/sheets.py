@@ -237,7 +237,10 @@ def _pick_worksheet(workbook, spec: SheetSpec, filename: str):
 
 def read_sheet(data: bytes, spec: SheetSpec, filename: str, max_rows: int = MAX_ROWS) -> ReadSheet:
     """The data rows of the sheet, keyed by column key. Raises SheetError for problems with the
-    file or the header row (every missing required header named); cell values are left to the caller."""
+    file or the header row (every missing required header named); cell values are left to the caller.
+    `max_rows` bounds the data rows (the entry import allows more than the people imports); the
+    physical row count, blank rows included, may be four times that."""
+    physical_limit = max(MAX_PHYSICAL_ROWS, max_rows * 4)
     workbook = open_workbook(data, filename)
     try:
         worksheet = _pick_worksheet(workbook, spec, filename)
@@ -269,8 +272,8 @@ def read_sheet(data: bytes, spec: SheetSpec, filename: str, max_rows: int = MAX_
         width = max(positions.values()) + 1 if positions else 0
         rows: list[SheetRow] = []
         for number, values in enumerate(rows_iter, start=2):
-            if number > MAX_PHYSICAL_ROWS:
-                raise SheetError(Fault(f"工作表「{title}」的行数过多（超过{MAX_PHYSICAL_ROWS}行，含空行）。"
+            if number > physical_limit:
+                raise SheetError(Fault(f"工作表「{title}」的行数过多（超过{physical_limit}行，含空行）。"
                                        "请删除多余的空行后再上传。", sheet=title))
             values = tuple(values[:width]) if values else ()
             cells = {key: cell_text(values[i]) if i < len(values) else "" for key, i in positions.items()}

@@ -22,6 +22,12 @@ def clean(value) -> str:
     return text.strip()
 
 
+def clean_block(value) -> str:
+    """Multi-line text (a description): each line cleaned, line breaks kept, no runs of empty lines."""
+    lines = [clean(line) for line in str(value or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines).strip())
+
+
 def split_list(value) -> list[str]:
     """'张三、李四，王五' -> ['张三', '李四', '王五'] (also , ; ；)."""
     return [part for part in (clean(p) for p in LIST_SEPARATORS.split(clean(value))) if part]

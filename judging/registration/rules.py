@@ -23,6 +23,7 @@ from judging.registration.models import GENDERS, Entry, EntryStudent
 TITLE_MAX = 200
 NAME_MAX = 40
 DESCRIPTION_MAX = 5000
+VIDEO_URL_MAX = 500
 
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 _STAGE_OFFSET = {"小": 0, "初": 6, "高": 9}
@@ -30,7 +31,7 @@ _STAGE_OFFSET = {"小": 0, "初": 6, "高": 9}
 
 def _number(text: str) -> int | None:
     """'5' -> 5, '五' -> 5, '十二' -> 12."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit() also accepts e.g. '²' or other scripts' digits
         return int(text)
     if text == "十":
         return 10
@@ -219,6 +220,8 @@ class RegistrationRules:
             parts = urlsplit(data.video_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 problem(Problem("video_url", "视频链接应以 http:// 或 https:// 开头"))
+            elif len(data.video_url) > VIDEO_URL_MAX:
+                problem(Problem("video_url", f"视频链接不能超过{VIDEO_URL_MAX}个字符"))
 
         # Students
         if not data.students:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from judging.contests.models import Category, Edition
-from judging.core.text import clean, split_list
+from judging.core.text import clean, clean_block, split_list
 from judging.registration.models import Entry
 from judging.registration.rules import EntryInput, StudentInput, normalise_class, normalise_grade
 
@@ -82,13 +82,6 @@ def _int_or_none(value) -> int | None:
         return None
 
 
-def _text_block(value) -> str:
-    """A description: each line cleaned like any text, line breaks kept, no runs of empty lines."""
-    lines = [clean(line) for line in str(value or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    text = "\n".join(lines).strip()
-    return re.sub(r"\n{3,}", "\n\n", text)
-
-
 def parse_entry_form(form, student_rows: int, instructor_rows: int) -> tuple[EntryFormState, EntryInput]:
     """The posted form -> (what to show back, what the rules check). Blank rows are skipped."""
     state = EntryFormState(
@@ -96,7 +89,7 @@ def parse_entry_form(form, student_rows: int, instructor_rows: int) -> tuple[Ent
         category_id=_int_or_none(form.get("category")),
         subform=clean(form.get("subform")),
         division_id=_int_or_none(form.get("division")),
-        description=_text_block(form.get("description")),
+        description=clean_block(form.get("description")),
         video_url=clean(form.get("video_url")),
     )
     students: list[StudentInput] = []
