@@ -71,6 +71,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(load_registration_views())
     register_usage_checks()
+    from judging.scoring.blueprint import load_views as load_scoring_views
+
+    app.register_blueprint(load_scoring_views())
     install_web_hooks(app)
 
     from judging.cli import register_cli

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, redirect, request, url_for
+from flask import abort, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from judging.core.models import Role
@@ -42,6 +42,23 @@ def roles_required(*roles: str):
                 return _login_redirect()
             if roles and current_user.role not in roles:
                 abort(403)
+            return view(*args, **kwargs)
+
+        return _mark(wrapped, ("roles", frozenset(roles)))
+
+    return decorator
+
+
+def api_roles_required(*roles: str):
+    """For JSON endpoints: 401 / 403 as JSON (a tablet's script cannot follow a login redirect)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return jsonify(ok=False, error="unauthenticated", message="登录已失效，请重新登录。"), 401
+            if roles and current_user.role not in roles:
+                return jsonify(ok=False, error="forbidden", message="您的账号不能使用这个功能。"), 403
             return view(*args, **kwargs)
 
         return _mark(wrapped, ("roles", frozenset(roles)))
