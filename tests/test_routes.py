@@ -70,6 +70,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "registration.entry_delete": ("POST", {ANON: 302, ORG: 302, COORD: 404, JUDGE: 403}),
     "registration.entries_template": ("GET", SCHOOL_PAGE),
     "registration.entries_import": ("GET", SCHOOL_PAGE),
+    # Scoring: the tablets' JSON API answers 401/403 as JSON instead of redirecting
+    "scoring.api_queue": ("GET", {ANON: 401, ORG: 403, COORD: 403, JUDGE: 200}),
+    "scoring.api_submit_score": ("POST", {ANON: 401, ORG: 403, COORD: 403, JUDGE: 400}),
     "registration.labels_pdf": ("GET", SCHOOL_PAGE),
     "registration.catalogue_pdf": ("GET", SCHOOL_PAGE),
     "registration.catalogue_xlsx": ("GET", SCHOOL_PAGE),
