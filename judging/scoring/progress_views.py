@@ -1,0 +1,2 @@
+"""Routes: being written."""
+from judging.scoring.blueprint import bp  # noqa: F401
