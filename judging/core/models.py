@@ -109,18 +109,25 @@ class AuditEvent(db.Model):
     user: Mapped[User | None] = relationship()
 
 
-class AuditImmutableError(RuntimeError):
-    pass
+class AppendOnlyError(RuntimeError):
+    """An update or delete of a row in an append-only table (the audit log, score history)."""
 
 
-@event.listens_for(AuditEvent, "before_update")
-def _refuse_audit_update(mapper, connection, target):
-    raise AuditImmutableError("audit_event is append-only")
+AuditImmutableError = AppendOnlyError
 
 
-@event.listens_for(AuditEvent, "before_delete")
-def _refuse_audit_delete(mapper, connection, target):
-    raise AuditImmutableError("audit_event is append-only")
+def append_only(model):
+    """Refuse updates and deletes of the model's rows in the ORM (migrations add database triggers too)."""
+
+    def refuse(mapper, connection, target):
+        raise AppendOnlyError(f"{model.__tablename__} is append-only")
+
+    event.listen(model, "before_update", refuse)
+    event.listen(model, "before_delete", refuse)
+    return model
+
+
+append_only(AuditEvent)
 
 
 class LoginFailure(db.Model):

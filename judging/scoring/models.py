@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from judging.contests.models import Category, Division, Round
-from judging.core.models import School, User, utcnow
+from judging.core.models import School, User, append_only, utcnow
 from judging.extensions import db
 from judging.registration.models import Entry
 
@@ -151,15 +151,4 @@ class ScoreHistory(db.Model):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ScoreHistoryImmutableError(RuntimeError):
-    pass
-
-
-@event.listens_for(ScoreHistory, "before_update")
-def _refuse_history_update(mapper, connection, target):
-    raise ScoreHistoryImmutableError("score_history is append-only")
-
-
-@event.listens_for(ScoreHistory, "before_delete")
-def _refuse_history_delete(mapper, connection, target):
-    raise ScoreHistoryImmutableError("score_history is append-only")
+append_only(ScoreHistory)
