@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from judging.core import audit
 from judging.core.forms import ChangePasswordForm, LoginForm
 from judging.core.models import SiteSetting, User, utcnow
-from judging.core.permissions import ORGANIZER, login_required_any, public
+from judging.core.permissions import JUDGE, ORGANIZER, login_required_any, public
 from judging.core.security import (
     burn_verification_time,
     clear_failures,
@@ -45,6 +45,8 @@ def index():
         return redirect(url_for("core.login"))
     if current_user.role == ORGANIZER:
         return redirect(url_for("contests.dashboard"))
+    if current_user.role == JUDGE:
+        return redirect(url_for("scoring.judge_home"))
     return redirect(url_for("core.home"))
 
 
