@@ -72,8 +72,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(load_registration_views())
     register_usage_checks()
     from judging.scoring.blueprint import load_views as load_scoring_views
+    from judging.scoring.panels import register_usage_checks as register_panel_usage_checks
 
     app.register_blueprint(load_scoring_views())
+    register_panel_usage_checks()
     install_web_hooks(app)
 
     from judging.cli import register_cli
