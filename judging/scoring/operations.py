@@ -178,7 +178,17 @@ def submit_score(judge: User, sub: Submission, source: str = "tablet", written_b
             current.updated_at = now
             if sub.status == "submitted":
                 current.submitted_at = now
-            current.values = [CriterionScore(criterion_id=cid, points=points) for cid, points in parsed.items()]
+            # Update criterion rows in place: replacing the list would insert the new rows before
+            # deleting the old ones and trip the unique (score, criterion) constraint.
+            existing = {v.criterion_id: v for v in current.values}
+            for cid, points in parsed.items():
+                if cid in existing:
+                    existing[cid].points = points
+                else:
+                    current.values.append(CriterionScore(criterion_id=cid, points=points))
+            for cid, row in existing.items():
+                if cid not in parsed:
+                    current.values.remove(row)
             db.session.add(ScoreHistory(
                 idempotency_key=key, payload_hash=digest, round_id=rnd.id, entry_id=entry.id, judge_id=judge.id,
                 version=current.version, status=sub.status, values_json=json.dumps(values_text), total=total,

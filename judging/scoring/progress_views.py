@@ -194,8 +194,9 @@ def paper_import(round_id: int):
                 db.session.rollback()
                 flash("导入失败：评分刚被其他人修改，没有导入任何评分。请重新上传文件再试一次。", "danger")
                 return redirect(url_for("scoring.paper_import", round_id=rnd.id))
-            flash(f"已从「{plan.filename}」导入{rnd.name}纸质评分：新增{result['new']}条，修改{result['update']}条，"
-                  f"与现有评分相同{result['same']}条，此前已导入{result['replay']}条。", "success")
+            parts = [f"{label}{result[key]}条" for key, label in
+                     (("new", "新增"), ("update", "修改"), ("same", "与现有评分相同"), ("replay", "此前已导入")) if result[key]]
+            flash(f"已从「{plan.filename}」导入{rnd.name}纸质评分：{'，'.join(parts)}。", "success")
             return redirect(_progress_url(rnd))
         flash("数据在预览之后有变化，文件现在有错误，未导入任何评分。请修改后重新上传。", "danger")
     elif request.method == "POST" and upload_form.validate_on_submit():
