@@ -73,6 +73,22 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # Scoring: the tablets' JSON API answers 401/403 as JSON instead of redirecting
     "scoring.api_queue": ("GET", {ANON: 401, ORG: 403, COORD: 403, JUDGE: 200}),
     "scoring.api_submit_score": ("POST", {ANON: 401, ORG: 403, COORD: 403, JUDGE: 400}),
+    "scoring.panels": ("GET", ORGANIZER_PAGE),
+    "scoring.panel": ("GET", ORGANIZER_PAGE),
+    "scoring.conflicts": ("GET", ORGANIZER_PAGE),
+    "scoring.panel_assign": ("POST", ORGANIZER_POST),
+    "scoring.assignment_move": ("POST", ORGANIZER_POST),
+    "scoring.judge_reassign": ("POST", ORGANIZER_POST),
+    "scoring.conflict_delete": ("POST", ORGANIZER_POST),
+    "scoring.progress": ("GET", ORGANIZER_PAGE),
+    "scoring.round_lock": ("POST", ORGANIZER_POST),
+    "scoring.score_sheets_pdf": ("GET", ORGANIZER_PAGE),
+    "scoring.paper_template": ("GET", ORGANIZER_PAGE),
+    "scoring.paper_import": ("GET", ORGANIZER_PAGE),
+    "scoring.judge_home": ("GET", {ANON: 302, ORG: 403, COORD: 403, JUDGE: 200}),
+    "scoring.judge_entry": ("GET", {ANON: 302, ORG: 403, COORD: 403, JUDGE: 404}),  # not his entry
+    "scoring.judge_file": ("GET", {ANON: 302, ORG: 403, COORD: 403, JUDGE: 404}),
+    "scoring.service_worker": ("GET", {ANON: 200, ORG: 200, COORD: 200, JUDGE: 200}),
     "registration.labels_pdf": ("GET", SCHOOL_PAGE),
     "registration.catalogue_pdf": ("GET", SCHOOL_PAGE),
     "registration.catalogue_xlsx": ("GET", SCHOOL_PAGE),
@@ -98,7 +114,11 @@ def world(db, make_user, make_school, edition):
     }
     target = make_user("judge", username="route_target")
     entry, attachment = _entry_with_attachment(db, make_school("作品所在学校"), edition, users[ORG])
+    panel_id, conflict_id = _panel_and_conflict(db, edition, entry, users)
     ids = {
+        "panel_id": panel_id,
+        "conflict_id": conflict_id,
+        "round_id": next(r.id for r in edition.rounds if r.kind == "final"),
         "entry_id": entry.id,
         "attachment_id": attachment.id,
         "edition_id": edition.id,
@@ -139,6 +159,18 @@ def _entry_with_attachment(db, school, edition, user):
     db.session.add(attachment)
     db.session.commit()
     return entry, attachment
+
+
+def _panel_and_conflict(db, edition, entry, users):
+    from judging.scoring import panels
+    from judging.scoring.models import Conflict
+
+    final = next(r for r in edition.rounds if r.kind == "final")
+    panel = panels.create_panel(final, edition.categories[0], edition.divisions[0], users[ORG])
+    conflict = Conflict(edition_id=edition.id, judge_id=users[JUDGE].id, entry_id=entry.id, reason="亲属")
+    db.session.add(conflict)
+    db.session.commit()
+    return panel.id, conflict.id
 
 
 def test_every_route_has_an_expected_answer(app):
@@ -206,7 +238,8 @@ def test_post_routes_refuse_a_missing_csrf_token(make_app):
         division = ops.save_division(edition, {"code": "X", "name": "小学组"})
         db.session.commit()
         ids = {"edition_id": edition.id, "category_id": category.id, "division_id": division.id,
-               "school_id": 1, "user_id": organizer_id, "code": "en", "entry_id": 1, "attachment_id": 1}
+               "school_id": 1, "user_id": organizer_id, "code": "en", "entry_id": 1, "attachment_id": 1,
+               "panel_id": 1, "conflict_id": 1, "round_id": 1}
     refused = []
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods:

@@ -75,6 +75,17 @@ def _error(status: int, code: str, message: str, **extra) -> tuple[int, dict]:
     return status, {"ok": False, "error": code, "message": message, **extra}
 
 
+def _answer_for_known_key(key: str, digest: str, judge: User) -> tuple[int, dict] | None:
+    """The stored answer of a key already used (replay), a 422 when it came with another payload,
+    or None for a new key."""
+    earlier = db.session.scalar(select(ScoreHistory).where(ScoreHistory.idempotency_key == key))
+    if earlier is None:
+        return None
+    if earlier.payload_hash == digest and earlier.judge_id == judge.id:
+        return 200, {"ok": True, "replayed": True, "score": _history_body(earlier)}
+    return _error(422, "key_reused", "这个提交编号已用于另一份评分，未保存。请刷新页面后重新提交。")
+
+
 def validate_values(criteria: list[Criterion], values: dict, status: str) -> tuple[dict[int, Decimal], dict]:
     """Points per criterion: 0..max, at most one decimal; all criteria required to submit."""
     by_id = {c.id: c for c in criteria}
@@ -124,11 +135,9 @@ def submit_score(judge: User, sub: Submission, source: str = "tablet", written_b
     digest = payload_hash(sub)
 
     # 1. A key seen before: replay its answer, or refuse another payload under the same key.
-    earlier = db.session.scalar(select(ScoreHistory).where(ScoreHistory.idempotency_key == key))
-    if earlier is not None:
-        if earlier.payload_hash == digest and earlier.judge_id == judge.id:
-            return 200, {"ok": True, "replayed": True, "score": _history_body(earlier)}
-        return _error(422, "key_reused", "这个提交编号已用于另一份评分，未保存。请刷新页面后重新提交。")
+    answered = _answer_for_known_key(key, digest, judge)
+    if answered is not None:
+        return answered
 
     # 2. The round and the judge's assignment (blind: nothing about an entry he does not score).
     rnd = db.session.get(Round, sub.round_id)
@@ -155,6 +164,11 @@ def submit_score(judge: User, sub: Submission, source: str = "tablet", written_b
         Score.round_id == rnd.id, Score.entry_id == entry.id, Score.judge_id == judge.id))
     current_version = current.version if current is not None else 0
     if sub.base_version != current_version:
+        # A copy of this very submission may have committed since step 1 (a resent outbox item
+        # racing its first send): answer it as a replay, never as a refusal of what was stored.
+        answered = _answer_for_known_key(key, digest, judge)
+        if answered is not None:
+            return answered
         return _error(409, "stale", "这份评分已在别处修改过（版本不一致），请核对最新的分数后再提交。",
                       current=score_body(current))
     if current is not None and current.status == "submitted" and sub.status == "draft":
@@ -197,9 +211,9 @@ def submit_score(judge: User, sub: Submission, source: str = "tablet", written_b
     except IntegrityError:
         # A simultaneous first submission won the unique row or the key (PostgreSQL); decide again.
         db.session.expire_all()
-        earlier = db.session.scalar(select(ScoreHistory).where(ScoreHistory.idempotency_key == key))
-        if earlier is not None and earlier.payload_hash == digest:
-            return 200, {"ok": True, "replayed": True, "score": _history_body(earlier)}
+        answered = _answer_for_known_key(key, digest, judge)
+        if answered is not None:
+            return answered
         current = db.session.scalar(select(Score).where(
             Score.round_id == rnd.id, Score.entry_id == entry.id, Score.judge_id == judge.id))
         return _error(409, "stale", "这份评分刚被另一次提交修改，请核对最新的分数后再提交。",
