@@ -3,27 +3,18 @@ call people_operations, render.
 
 An import goes upload -> preview -> confirm. The upload is checked and, when it has no fault,
 kept under UPLOAD_DIR/imports/<random token>.xlsx with the token in the session (never a path
-from the client); the confirming POST re-reads and re-checks that file, then writes everything
-in one transaction or nothing.
+from the client; judging.core.uploads); the confirming POST re-reads and re-checks that file, then
+writes everything in one transaction or nothing.
 """
 from __future__ import annotations
-
-import io
-import re
-import secrets
-import time
-from pathlib import Path
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
-    session,
     url_for,
 )
 from flask_login import current_user
@@ -32,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from judging.contests import people_operations as ops
 from judging.contests.people_forms import NO_CHOICE, ImportConfirmForm, ImportUploadForm, SchoolForm, UserForm
-from judging.core import sheets
+from judging.core import sheets, uploads
 from judging.core.models import ROLE_LABELS, School, User
 from judging.core.permissions import organizer_required
 from judging.extensions import db
@@ -40,9 +31,6 @@ from judging.extensions import db
 bp = Blueprint("people", __name__, url_prefix="/admin")
 
 USERS_PER_PAGE = 100
-IMPORT_SESSION_KEY = "people_imports"
-TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-STALE_UPLOAD_SECONDS = 24 * 3600
 CONFLICT_MESSAGE = "保存失败：名称、代码或用户名刚被其他人占用。请刷新页面后重试。"
 
 
@@ -82,11 +70,6 @@ def _commit(action, form: FlaskForm | None = None) -> bool:
         db.session.rollback()
         flash(CONFLICT_MESSAGE, "danger")
     return False
-
-
-def _xlsx(data: bytes, filename: str):
-    return send_file(io.BytesIO(data), mimetype=sheets.XLSX_MIMETYPE, as_attachment=True, download_name=filename,
-                     max_age=0)
 
 
 # --- Schools -----------------------------------------------------------------------------------
@@ -136,7 +119,7 @@ def school_delete(school_id: int):
 def schools_template():
     data = sheets.template_workbook(ops.SCHOOL_SHEET, [ops.example_row(ops.SCHOOL_SHEET)],
                                     options={"parent": ops.template_options()["parent"]})
-    return _xlsx(data, "学校导入模板.xlsx")
+    return uploads.xlsx_download(data, "学校导入模板.xlsx")
 
 
 # --- Accounts ------------------------------------------------------------------------------------
@@ -207,7 +190,7 @@ def user_reset_password(user_id: int):
 def users_template():
     data = sheets.template_workbook(ops.USER_SHEET, [ops.example_row(ops.USER_SHEET)],
                                     options={"school": ops.template_options()["school"]})
-    return _xlsx(data, "账号导入模板.xlsx")
+    return uploads.xlsx_download(data, "账号导入模板.xlsx")
 
 
 def _slips_page(slips, title: str):
@@ -216,67 +199,6 @@ def _slips_page(slips, title: str):
 
 
 # --- Imports -------------------------------------------------------------------------------------
-
-def _imports_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_DIR"]) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _remove_stale_uploads(folder: Path) -> None:
-    cutoff = time.time() - STALE_UPLOAD_SECONDS
-    for old in folder.glob("*.xlsx"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass
-
-
-def _stored(kind: str) -> tuple[str, str, Path] | None:
-    """The token, original file name and path of this session's pending import, if any."""
-    pending = session.get(IMPORT_SESSION_KEY, {}).get(kind)
-    if not isinstance(pending, dict):
-        return None
-    token = pending.get("token", "")
-    if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
-        return None
-    path = _imports_dir() / f"{token}.xlsx"
-    return token, str(pending.get("filename", "")), path
-
-
-def _forget(kind: str) -> None:
-    stored = _stored(kind)
-    if stored is not None:
-        stored[2].unlink(missing_ok=True)
-    pending = dict(session.get(IMPORT_SESSION_KEY, {}))
-    pending.pop(kind, None)
-    session[IMPORT_SESSION_KEY] = pending
-
-
-def _keep(kind: str, data: bytes, filename: str) -> str:
-    _forget(kind)
-    folder = _imports_dir()
-    _remove_stale_uploads(folder)
-    token = secrets.token_urlsafe(24)
-    (folder / f"{token}.xlsx").write_bytes(data)
-    pending = dict(session.get(IMPORT_SESSION_KEY, {}))
-    pending[kind] = {"token": token, "filename": filename}
-    session[IMPORT_SESSION_KEY] = pending
-    return token
-
-
-def _read_upload(form: ImportUploadForm) -> tuple[bytes | None, str]:
-    upload = form.file.data
-    filename = (upload.filename or "未命名文件").replace("\\", "/").rsplit("/", 1)[-1][:120]
-    data = upload.read(sheets.MAX_IMPORT_BYTES + 1)
-    try:
-        sheets.check_upload_size(len(data), filename)
-    except sheets.SheetError as error:
-        form.file.errors = list(form.file.errors) + [str(f) for f in error.faults]
-        return None, filename
-    return data, filename
-
 
 IMPORTS = {
     "schools": {"plan": ops.plan_school_import, "apply": ops.apply_school_import, "spec": ops.SCHOOL_SHEET,
@@ -295,9 +217,9 @@ def _import_page(kind: str):
     if request.method == "POST" and request.form.get("step") == "confirm":
         if not confirm_form.validate_on_submit():
             abort(400)
-        stored = _stored(kind)
+        stored = uploads.stored(kind)
         if stored is None or stored[0] != confirm_form.token.data or not stored[2].exists():
-            _forget(kind)
+            uploads.forget(kind)
             flash("没有待确认的导入文件（可能已经导入，或已过期）。请重新上传。", "warning")
             return redirect(url_for(request.endpoint))
         token, filename, path = stored
@@ -305,22 +227,22 @@ def _import_page(kind: str):
         if plan.ok:
             holder = {}
             if _commit(lambda: holder.setdefault("result", conf["apply"](plan))):
-                _forget(kind)
+                uploads.forget(kind)
                 return _import_done(kind, plan, holder["result"])
-            _forget(kind)
+            uploads.forget(kind)
             return redirect(url_for(request.endpoint))
-        _forget(kind)  # the database changed since the preview: show the faults, start again
+        uploads.forget(kind)  # the database changed since the preview: show the faults, start again
         token = None
         flash("数据在预览之后有变化，文件现在有错误，未导入任何数据。请修改后重新上传。", "danger")
     elif upload_form.validate_on_submit():
-        data, filename = _read_upload(upload_form)
+        data, filename = uploads.read_upload(upload_form)
         if data is not None:
             plan = conf["plan"](data, filename)
             if plan.ok:
-                token = _keep(kind, data, filename)
+                token = uploads.keep(kind, data, filename)
                 confirm_form.token.data = token
             else:
-                _forget(kind)
+                uploads.forget(kind)
     return render_template("contests/people/import.html", kind=kind, conf=conf, upload_form=upload_form,
                            confirm_form=confirm_form, plan=plan, token=token, spec=conf["spec"])
 

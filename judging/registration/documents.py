@@ -20,24 +20,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
-from xml.sax.saxutils import escape
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import (
-    BaseDocTemplate,
-    Flowable,
-    Frame,
     PageBreak,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
@@ -45,6 +39,14 @@ from reportlab.platypus import (
 )
 
 from judging.core.fonts import FontSet, check_coverage, ensure_fonts
+from judging.core.pdf import (
+    DeferredCanvas,
+    SectionedDoc,
+    SectionMarker,
+    draw_page_footer,
+    markup,
+    paragraph_style,
+)
 from judging.core.sheets import append_row
 
 CATALOGUE_COLUMNS = ("序号", "作品编号", "作品名称", "组别", "学校", "学生", "指导教师")
@@ -121,21 +123,10 @@ def group_by_category(entries: Iterable[PrintEntry]) -> list[tuple[str, list[Pri
 
 # --- Shared helpers ------------------------------------------------------------------------------
 
-def markup(text: str | None) -> str:
-    """User text made safe for Paragraph markup: & < > escaped, so it prints as typed."""
-    return escape(text or "")
-
-
 def _edition_title(edition) -> str:
     if edition is None:
         return ""
     return edition if isinstance(edition, str) else edition.title
-
-
-def _style(name: str, font: str, size: float, leading: float | None = None, align=TA_LEFT,
-           color=colors.black) -> ParagraphStyle:
-    return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or round(size * 1.25, 2),
-                          alignment=align, textColor=color, wordWrap="CJK", splitLongWords=True)
 
 
 def _check_entries(fonts: FontSet, entries: Sequence[PrintEntry], fixed: Iterable[str], blind: bool = False,
@@ -244,7 +235,7 @@ def _field(caption: str, value: str, fonts: FontSet, size: float, bold_value: bo
     if tail:
         text += (f'&nbsp;&nbsp;&nbsp;&nbsp;<font name="{fonts.regular}" color="#555555">{tail[0]}</font>'
                  f'<font name="{fonts.regular}">{markup(tail[1])}</font>')
-    return Paragraph(text, _style("field", fonts.regular, size))
+    return Paragraph(text, paragraph_style("field", fonts.regular, size))
 
 
 def _draw_label(c, fonts: FontSet, entry: PrintEntry, blind: bool, x: float, y: float, w: float, h: float) -> None:
@@ -268,7 +259,7 @@ def _draw_label(c, fonts: FontSet, entry: PrintEntry, blind: bool, x: float, y: 
         c.drawString(inner_x, cursor, entry.code)
         cursor -= code_size * 0.25
     else:  # a very long code pattern: wrap it rather than run into the QR code
-        para = Paragraph(markup(entry.code), _style("code", fonts.bold, code_size))
+        para = Paragraph(markup(entry.code), paragraph_style("code", fonts.bold, code_size))
         _, ph = para.wrap(left_w, inner_h)
         cursor -= ph
         para.drawOn(c, inner_x, cursor)
@@ -346,78 +337,38 @@ CATALOGUE_WIDTHS_MM = (12, 27, 72, 20, 48, 50, 44)  # sums to 273 mm: A4 landsca
 CATALOGUE_FIXED = (*CATALOGUE_COLUMNS, "作品登记表", "（续）", "第", "页", "共", "件作品", "暂无作品。", "打印日期：")
 
 
-class _Section(Flowable):
+class _Section(SectionMarker):
     """An invisible marker: the running header of a page names the category being listed."""
 
     def __init__(self, name: str):
         super().__init__()
         self.name = name
-        self.width = self.height = 0
-
-    def wrap(self, *args):
-        return 0, 0
-
-    def draw(self):
-        pass
 
 
-class _CatalogueDoc(BaseDocTemplate):
+class _CatalogueDoc(SectionedDoc):
     def __init__(self, out, heading: str, fonts: FontSet, **kwargs):
-        super().__init__(out, **kwargs)
+        super().__init__(out, fonts, **kwargs)
         self.heading = heading
-        self.fonts = fonts
-        self.section = ""
-        self.section_started_here = False
-        frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
-                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-        self.addPageTemplates([PageTemplate("page", frames=[frame], onPage=self._page_begins,
-                                            onPageEnd=self._page_ends)])
-
-    def _page_begins(self, canvas, doc):
-        self.section_started_here = False
-
-    def afterFlowable(self, flowable):
-        if isinstance(flowable, _Section):
-            self.section = flowable.name
-            self.section_started_here = True
 
     def _page_ends(self, canvas, doc):
-        if self.section and not self.section_started_here:
+        name = self.section.name if self.section else ""
+        if name and not self.section_started_here:
             canvas.saveState()
             canvas.setFont(self.fonts.regular, 8)
             canvas.setFillColor(colors.HexColor("#555555"))
             canvas.drawString(self.leftMargin, self.pagesize[1] - self.topMargin + 4 * mm,
-                              f"{self.heading}{self.section}作品登记表（续）")
+                              f"{self.heading}{name}作品登记表（续）")
             canvas.restoreState()
 
 
 def _numbered_canvas(fonts: FontSet, left_text: str):
     """A canvas that writes "第 x 页 共 y 页" on every page once the total is known."""
 
-    class NumberedCanvas(pdfcanvas.Canvas):
-        def __init__(self, *args, **kwargs):
-            kwargs["initialFontName"] = kwargs.get("initialFontName") or fonts.regular  # no unembedded Helvetica
-            super().__init__(*args, **kwargs)
-            self._saved_pages: list[dict] = []
+    class NumberedCanvas(DeferredCanvas):
+        initial_font = fonts.regular
 
-        def showPage(self):
-            self._saved_pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self):
-            total = len(self._saved_pages)
-            for number, state in enumerate(self._saved_pages, start=1):
-                self.__dict__.update(state)
-                width, _ = self._pagesize
-                self.saveState()
-                self.setFont(fonts.regular, 8.5)
-                self.setFillColor(colors.HexColor("#333333"))
-                self.drawCentredString(width / 2, 8 * mm, f"第 {number} 页 共 {total} 页")
-                self.setFillColor(colors.HexColor("#777777"))
-                self.drawString(12 * mm, 8 * mm, left_text)
-                self.restoreState()
-                super().showPage()
-            super().save()
+        def draw_footer(self, index, state):
+            draw_page_footer(self, fonts.regular, index + 1, len(self._saved_pages), 12 * mm, left_text)
 
     return NumberedCanvas
 
@@ -436,16 +387,16 @@ def catalogue_pdf(entries: Sequence[PrintEntry], edition, out: BinaryIO, fonts: 
     doc = _CatalogueDoc(out, heading, fonts, pagesize=pagesize, leftMargin=12 * mm, rightMargin=12 * mm,
                         topMargin=14 * mm, bottomMargin=15 * mm, title=f"{heading}作品登记表",
                         author=heading, creator="judging")
-    title_style = _style("title", fonts.bold, 16, 22, TA_CENTER)
-    count_style = _style("count", fonts.regular, 9, 12, TA_RIGHT, colors.HexColor("#444444"))
-    header_style = _style("th", fonts.bold, 9.5, 12, TA_CENTER)
-    cell_style = _style("td", fonts.regular, 9, 11.5)
-    number_style = _style("tdn", fonts.regular, 9, 11.5, TA_CENTER)
+    title_style = paragraph_style("title", fonts.bold, 16, 22, TA_CENTER)
+    count_style = paragraph_style("count", fonts.regular, 9, 12, TA_RIGHT, colors.HexColor("#444444"))
+    header_style = paragraph_style("th", fonts.bold, 9.5, 12, TA_CENTER)
+    cell_style = paragraph_style("td", fonts.regular, 9, 11.5)
+    number_style = paragraph_style("tdn", fonts.regular, 9, 11.5, TA_CENTER)
     widths = [w * mm for w in CATALOGUE_WIDTHS_MM]
     story: list = []
     if not groups:
         story += [Paragraph(markup(f"{heading}作品登记表"), title_style), Spacer(0, 8 * mm),
-                  Paragraph("暂无作品。", _style("empty", fonts.regular, 11))]
+                  Paragraph("暂无作品。", paragraph_style("empty", fonts.regular, 11))]
     for index, (category, rows) in enumerate(groups):
         if index:
             story.append(PageBreak())

@@ -1,7 +1,7 @@
 """Excel import of entries: the template and upload -> preview -> confirm.
 
 The same flow and look as the schools/accounts import (contests/people_views.py), and the same
-stored-upload helpers: a file without faults is kept under UPLOAD_DIR/imports/<random token>.xlsx
+stored-upload helpers (judging.core.uploads): a file without faults is kept under UPLOAD_DIR/imports/<random token>.xlsx
 with the token in the session (never a path from the client). Beside it the preview keeps the
 rows it parsed (<token>.plan.json), so the confirming POST need not read the file again; it
 still checks every row again against the database as it is then (create_entry runs the rules),
@@ -13,7 +13,6 @@ for any school through the 学校 column. Both work on the current (latest) edit
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -21,9 +20,8 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from judging.contests import operations as contest_ops
-from judging.contests import people_views
 from judging.contests.people_forms import ImportConfirmForm, ImportUploadForm
-from judging.core import sheets
+from judging.core import sheets, uploads
 from judging.core.permissions import COORDINATOR, ORGANIZER, roles_required
 from judging.extensions import db
 from judging.registration import imports
@@ -65,7 +63,7 @@ def entries_template():
     school = _own_school()
     data = imports.template_bytes(edition, school)
     name = f"作品导入模板-{school.name}.xlsx" if school is not None else "作品导入模板（组委会）.xlsx"
-    return people_views._xlsx(data, name)
+    return uploads.xlsx_download(data, name)
 
 
 def _plan(data: bytes, filename: str, edition):
@@ -74,31 +72,25 @@ def _plan(data: bytes, filename: str, edition):
 
 def _plan_path(token: str) -> Path:
     """The checked rows of a pending upload, kept beside it (imports.dump_plan)."""
-    return people_views._imports_dir() / f"{token}{PLAN_SUFFIX}"
+    return uploads.imports_dir() / f"{token}{PLAN_SUFFIX}"
 
 
 def _remove_stale_plans() -> None:
-    cutoff = time.time() - people_views.STALE_UPLOAD_SECONDS
-    for old in people_views._imports_dir().glob(f"*{PLAN_SUFFIX}"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass
+    uploads.remove_stale_uploads(uploads.imports_dir(), f"*{PLAN_SUFFIX}")
 
 
 def _forget() -> None:
-    stored = people_views._stored(KIND)
+    stored = uploads.stored(KIND)
     if stored is not None:
         _plan_path(stored[0]).unlink(missing_ok=True)
-    people_views._forget(KIND)
+    uploads.forget(KIND)
     session.pop(EDITION_KEY, None)
 
 
 def _keep(plan, data: bytes, filename: str, edition) -> str:
     _forget()
     _remove_stale_plans()
-    token = people_views._keep(KIND, data, filename)
+    token = uploads.keep(KIND, data, filename)
     _plan_path(token).write_bytes(imports.dump_plan(plan))
     session[EDITION_KEY] = edition.id
     return token
@@ -106,7 +98,7 @@ def _keep(plan, data: bytes, filename: str, edition) -> str:
 
 def _confirm(edition, school):
     """Import the pending upload; returns a response, or the plan whose faults the page shows."""
-    stored = people_views._stored(KIND)
+    stored = uploads.stored(KIND)
     if stored is None or stored[0] != request.form.get("token") or not stored[2].exists() \
             or session.get(EDITION_KEY) != edition.id:
         _forget()
@@ -159,7 +151,7 @@ def entries_import():
         if response is not None:
             return response
     elif request.method == "POST" and upload_form.validate_on_submit():
-        data, filename = people_views._read_upload(upload_form)
+        data, filename = uploads.read_upload(upload_form)
         if data is not None:
             plan = _plan(data, filename, edition)
             if plan.ok:

@@ -32,15 +32,10 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import (
-    BaseDocTemplate,
     CondPageBreak,
-    Flowable,
-    Frame,
     KeepTogether,
     PageBreak,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
@@ -52,10 +47,10 @@ from sqlalchemy.orm import selectinload
 from judging.contests.models import Category, Criterion, Division, Round
 from judging.core import audit
 from judging.core.fonts import FontSet, check_coverage, ensure_fonts
+from judging.core.pdf import DeferredCanvas, SectionedDoc, SectionMarker, draw_page_footer, markup, paragraph_style
 from judging.core.models import User
 from judging.core.sheets import Column, Fault, SheetError, SheetSpec, read_sheet, template_workbook
 from judging.extensions import db
-from judging.registration.documents import markup
 from judging.registration.models import Entry
 from judging.scoring.models import Assignment, Panel, PanelJudge, Score, ScoreHistory
 from judging.scoring.operations import Submission, submit_score, validate_values
@@ -197,44 +192,20 @@ CRITERION_ROOMY_W = 24 * mm
 
 def _style(name: str, font: str, size: float, leading: float | None = None, align=TA_LEFT,
            color=colors.black) -> ParagraphStyle:
-    return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or round(size * 1.3, 2),
-                          alignment=align, textColor=color, wordWrap="CJK", splitLongWords=True)
+    return paragraph_style(name, font, size, leading, align, color, line_height=1.3)
 
 
-class _Section(Flowable):
+class _Section(SectionMarker):
     """An invisible marker: the pages after it belong to this judge and pool (numbering, running head)."""
 
     def __init__(self, key: int, head: str):
         super().__init__()
         self.key = key
         self.head = head
-        self.width = self.height = 0
-
-    def wrap(self, *args):
-        return 0, 0
-
-    def draw(self):
-        pass
 
 
-class _SheetDoc(BaseDocTemplate):
-    def __init__(self, out, fonts: FontSet, **kwargs):
-        super().__init__(out, **kwargs)
-        self.fonts = fonts
-        self.section: _Section | None = None
-        self.section_started_here = False
-        frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
-                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-        self.addPageTemplates([PageTemplate("page", frames=[frame], onPage=self._page_begins,
-                                            onPageEnd=self._page_ends)])
-
-    def _page_begins(self, canvas, doc):
-        self.section_started_here = False
-
-    def afterFlowable(self, flowable):
-        if isinstance(flowable, _Section):
-            self.section = flowable
-            self.section_started_here = True
+class _SheetDoc(SectionedDoc):
+    section: _Section | None
 
     def _page_ends(self, canvas, doc):
         canvas.sheet_section = self.section.key if self.section else -1
@@ -250,39 +221,26 @@ class _SheetDoc(BaseDocTemplate):
 def _section_canvas(fonts: FontSet, printed_on: str):
     """Numbers the pages of each judge-and-pool section on its own: 第 1 页 共 2 页."""
 
-    class SectionCanvas(pdfcanvas.Canvas):
+    class SectionCanvas(DeferredCanvas):
+        initial_font = fonts.regular
+
         def __init__(self, *args, **kwargs):
-            kwargs["initialFontName"] = kwargs.get("initialFontName") or fonts.regular  # no unembedded Helvetica
             super().__init__(*args, **kwargs)
-            self._saved_pages: list[dict] = []
             self.sheet_section = -1
             self.sheet_head = ""
 
-        def showPage(self):
-            self._saved_pages.append(dict(self.__dict__))
-            self._startPage()
-
         def save(self):
-            totals: dict[int, int] = {}
+            self._totals: dict[int, int] = {}
+            self._seen: dict[int, int] = {}
             for state in self._saved_pages:
-                totals[state["sheet_section"]] = totals.get(state["sheet_section"], 0) + 1
-            seen: dict[int, int] = {}
-            for state in self._saved_pages:
-                self.__dict__.update(state)
-                key = state["sheet_section"]
-                seen[key] = seen.get(key, 0) + 1
-                width, _ = self._pagesize
-                self.saveState()
-                self.setFont(fonts.regular, 8.5)
-                self.setFillColor(colors.HexColor("#333333"))
-                self.drawCentredString(width / 2, 8 * mm, f"第 {seen[key]} 页 共 {totals[key]} 页")
-                self.setFillColor(colors.HexColor("#777777"))
-                self.drawString(MARGIN, 8 * mm, f"打印日期：{printed_on}")
-                if state.get("sheet_head"):
-                    self.drawRightString(width - MARGIN, 8 * mm, state["sheet_head"])
-                self.restoreState()
-                super().showPage()
+                self._totals[state["sheet_section"]] = self._totals.get(state["sheet_section"], 0) + 1
             super().save()
+
+        def draw_footer(self, index, state):
+            key = state["sheet_section"]
+            self._seen[key] = self._seen.get(key, 0) + 1
+            draw_page_footer(self, fonts.regular, self._seen[key], self._totals[key], MARGIN, f"打印日期：{printed_on}",
+                             state.get("sheet_head") or "")
 
     return SectionCanvas
 

@@ -3,7 +3,7 @@ sheets, and the paper-score import (upload -> preview -> confirm, as the other i
 
 Thin: parse, check permission, call progress.py / paper.py / operations.set_round_lock, render.
 The import keeps an upload without faults under UPLOAD_DIR/imports/<random token>.xlsx with the
-token in the session (people_views' helpers, one slot per round); the confirming POST reads that
+token in the session (judging.core.uploads, one slot per round); the confirming POST reads that
 file again, checks it again against the database as it is then, and writes it in one transaction.
 """
 from __future__ import annotations
@@ -19,10 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length
 
-from judging.contests import people_views
 from judging.contests.models import Edition, Round
 from judging.contests.people_forms import ImportConfirmForm, ImportUploadForm
-from judging.core import sheets
+from judging.core import sheets, uploads
 from judging.core.fonts import FontCoverageError, FontError
 from judging.core.models import User
 from judging.core.permissions import organizer_required
@@ -173,14 +172,14 @@ def paper_import(round_id: int):
     if request.method == "POST" and request.form.get("step") == "confirm":
         if not confirm_form.validate_on_submit():
             abort(400)
-        stored = people_views._stored(kind)
+        stored = uploads.stored(kind)
         if stored is None or stored[0] != confirm_form.token.data or not stored[2].exists():
-            people_views._forget(kind)
+            uploads.forget(kind)
             flash("没有待确认的导入文件（可能已经导入，或已过期）。请重新上传。", "warning")
             return redirect(url_for("scoring.paper_import", round_id=rnd.id))
         token, filename, path = stored
         plan = paper.plan_paper_import(path.read_bytes(), filename, rnd)
-        people_views._forget(kind)
+        uploads.forget(kind)
         token = None
         if plan.ok:
             try:
@@ -200,14 +199,14 @@ def paper_import(round_id: int):
             return redirect(_progress_url(rnd))
         flash("数据在预览之后有变化，文件现在有错误，未导入任何评分。请修改后重新上传。", "danger")
     elif request.method == "POST" and upload_form.validate_on_submit():
-        data, filename = people_views._read_upload(upload_form)
+        data, filename = uploads.read_upload(upload_form)
         if data is not None:
             plan = paper.plan_paper_import(data, filename, rnd)
             if plan.ok:
-                token = people_views._keep(kind, data, filename)
+                token = uploads.keep(kind, data, filename)
                 confirm_form.token.data = token
             else:
-                people_views._forget(kind)
+                uploads.forget(kind)
     return render_template(
         "scoring/progress/import.html", rnd=rnd, edition=rnd.edition, plan=plan, token=token,
         upload_form=upload_form, confirm_form=confirm_form, faults_shown=FAULTS_SHOWN, preview_rows=PREVIEW_ROWS,
