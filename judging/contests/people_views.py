@@ -35,17 +35,11 @@ CONFLICT_MESSAGE = "保存失败：名称、代码或用户名刚被其他人占
 
 
 def _school(school_id: int) -> School:
-    school = db.session.get(School, school_id)
-    if school is None:
-        abort(404)
-    return school
+    return db.get_or_404(School, school_id)
 
 
 def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
+    return db.get_or_404(User, user_id)
 
 
 def _show_problems(error: ops.PeopleError, form: FlaskForm | None = None) -> None:

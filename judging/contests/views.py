@@ -31,10 +31,7 @@ EMPTY_RUBRIC_ROWS = 2
 
 
 def _edition(edition_id: int) -> Edition:
-    edition = db.session.get(Edition, edition_id)
-    if edition is None:
-        abort(404)
-    return edition
+    return db.get_or_404(Edition, edition_id)
 
 
 def _owned(model, object_id: int, edition: Edition):

@@ -460,6 +460,26 @@ def _plan_entry_import(data: bytes, filename: str, edition: Edition, user: User,
 
         # 学生, 性别, 年级, 班级
         count = len(students)
+
+        def per_student_values(column: str, label: str, read, example: str, blank_example: str) -> list[str]:
+            """One value for all students or one each, each read by `read`; faults named on the column."""
+            raw = _split(get(column, ""))
+            values, problem = _per_student(raw, count, label)
+            if problem:
+                fault(column, problem)
+                return [""] * count
+            if not raw:
+                if count:
+                    fault(column, f"请填写{label}（{blank_example}）")
+                return values
+            normalised = []
+            for value in values:
+                read_value = read[value]
+                if read_value is None and column not in bad:
+                    fault(column, f"{label}「{value}」无法识别（{example}）")
+                normalised.append(read_value or "")
+            return normalised
+
         genders, problem = _per_student(_split(get("gender", "")), count, "性别")
         if problem:
             fault("gender", problem)
@@ -473,38 +493,8 @@ def _plan_entry_import(data: bytes, filename: str, edition: Edition, user: User,
                         fault("gender", f"性别「{value}」无法识别：请填写“男”或“女”")
                 normalised.append(gender)
             genders = normalised
-        grades_raw = _split(get("grade", ""))
-        grades, problem = _per_student(grades_raw, count, "年级")
-        if problem:
-            fault("grade", problem)
-            grades = [""] * count
-        elif not grades_raw:
-            if count:
-                fault("grade", "请填写年级（例如 五年级、5、初一）")
-        else:
-            normalised = []
-            for value in grades:
-                grade = grade_of[value]
-                if grade is None and "grade" not in bad:
-                    fault("grade", f"年级「{value}」无法识别（例如 五年级、5、初一）")
-                normalised.append(grade or "")
-            grades = normalised
-        classes_raw = _split(get("class_name", ""))
-        classes, problem = _per_student(classes_raw, count, "班级")
-        if problem:
-            fault("class_name", problem)
-            classes = [""] * count
-        elif not classes_raw:
-            if count:
-                fault("class_name", "请填写班级（例如 3班）")
-        else:
-            normalised = []
-            for value in classes:
-                klass = class_of[value]
-                if klass is None and "class_name" not in bad:
-                    fault("class_name", f"班级「{value}」无法识别（例如 3班、3）")
-                normalised.append(klass or "")
-            classes = normalised
+        grades = per_student_values("grade", "年级", grade_of, "例如 五年级、5、初一", "例如 五年级、5、初一")
+        classes = per_student_values("class_name", "班级", class_of, "例如 3班、3", "例如 3班")
 
         entry = EntryInput(
             title=title,

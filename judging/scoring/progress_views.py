@@ -44,17 +44,11 @@ class LockForm(FlaskForm):
 
 
 def _edition(edition_id: int) -> Edition:
-    edition = db.session.get(Edition, edition_id)
-    if edition is None:
-        abort(404)
-    return edition
+    return db.get_or_404(Edition, edition_id)
 
 
 def _round(round_id: int) -> Round:
-    rnd = db.session.get(Round, round_id)
-    if rnd is None:
-        abort(404)
-    return rnd
+    return db.get_or_404(Round, round_id)
 
 
 def _progress_url(rnd: Round) -> str:
