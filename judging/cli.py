@@ -1,4 +1,4 @@
-"""flask commands: demo, create-user (more arrive with later stages)."""
+"""flask commands: demo, prepare-fonts, create-user; the stages add theirs (contest, print, backup)."""
 from __future__ import annotations
 
 import click
@@ -9,6 +9,14 @@ from judging.extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from judging.core import backup
+    from judging.exchange import cli as exchange_cli
+    from judging.printing import cli as printing_cli
+
+    backup.register(app)
+    exchange_cli.register(app)
+    printing_cli.register(app)
+
     @app.cli.command("demo")
     def demo_command():
         """Load the demo county contest (第十三届) into the database; safe to run twice."""

@@ -92,6 +92,11 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "registration.labels_pdf": ("GET", SCHOOL_PAGE),
     "registration.catalogue_pdf": ("GET", SCHOOL_PAGE),
     "registration.catalogue_xlsx": ("GET", SCHOOL_PAGE),
+    # --- results: compute, overrides, advancement, publication, objections, public pages (views.py)
+    # --- results: judge analytics (analytics_views.py)
+    # --- results: exports (export_views.py)
+    # --- exchange: the contest workbook
+    # --- printing: certificates, reward sheets, verification
 }
 
 SKIPPED = {"static"}
@@ -115,7 +120,10 @@ def world(db, make_user, make_school, edition):
     target = make_user("judge", username="route_target")
     entry, attachment = _entry_with_attachment(db, make_school("作品所在学校"), edition, users[ORG])
     panel_id, conflict_id = _panel_and_conflict(db, edition, entry, users)
+    snapshot_id, objection_id = _snapshot_and_objection(db, edition, entry, users)
     ids = {
+        "snapshot_id": snapshot_id,
+        "objection_id": objection_id,
         "panel_id": panel_id,
         "conflict_id": conflict_id,
         "round_id": next(r.id for r in edition.rounds if r.kind == "final"),
@@ -171,6 +179,22 @@ def _panel_and_conflict(db, edition, entry, users):
     db.session.add(conflict)
     db.session.commit()
     return panel.id, conflict.id
+
+
+def _snapshot_and_objection(db, edition, entry, users):
+    """A draft result snapshot of the final round (never published) and an objection recorded on it."""
+    from datetime import date
+
+    from judging.results.models import Objection
+    from judging.results.operations import compute_results
+
+    final = next(r for r in edition.rounds if r.kind == "final")
+    snapshot = compute_results(edition, final, users[ORG])
+    objection = Objection(edition_id=edition.id, round_id=final.id, snapshot_id=snapshot.id, entry_id=entry.id,
+                          received_on=date(2026, 12, 1), raised_by="家长", contact="13800000000", content="分数有误")
+    db.session.add(objection)
+    db.session.commit()
+    return snapshot.id, objection.id
 
 
 def test_every_route_has_an_expected_answer(app):
@@ -239,7 +263,7 @@ def test_post_routes_refuse_a_missing_csrf_token(make_app):
         db.session.commit()
         ids = {"edition_id": edition.id, "category_id": category.id, "division_id": division.id,
                "school_id": 1, "user_id": organizer_id, "code": "en", "entry_id": 1, "attachment_id": 1,
-               "panel_id": 1, "conflict_id": 1, "round_id": 1}
+               "panel_id": 1, "conflict_id": 1, "round_id": 1, "snapshot_id": 1, "objection_id": 1}
     refused = []
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods:

@@ -152,3 +152,22 @@ class ScoreHistory(db.Model):
 
 
 append_only(ScoreHistory)
+
+
+class Advancement(db.Model):
+    """An entry advanced (晋级) into a later round, e.g. from 初评 to 终评.
+
+    Written by the results stage when the organizer advances the top N or x% of each pool; read by
+    the assignment and by the computation of that round, which then take only the advanced entries.
+    """
+
+    __tablename__ = "advancement"
+    __table_args__ = (UniqueConstraint("round_id", "entry_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))  # the round entered
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    from_round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entry: Mapped[Entry] = relationship()

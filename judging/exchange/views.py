@@ -1,0 +1,4 @@
+"""Organizer pages to upload and download the contest workbook."""
+from flask import Blueprint
+
+bp = Blueprint("exchange", __name__)

@@ -1,0 +1,1 @@
+"""Printing: certificates with verification, instructor reward sheets, result lists (reportlab)."""
