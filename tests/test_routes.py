@@ -95,6 +95,14 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # --- results: compute, overrides, advancement, publication, objections, public pages (views.py)
     # --- results: judge analytics (analytics_views.py)
     # --- results: exports (export_views.py)
+    "results.export_results_xlsx": ("GET", ORGANIZER_PAGE),
+    "results.export_results_pdf": ("GET", ORGANIZER_PAGE),
+    "results.export_schools_xlsx": ("GET", ORGANIZER_PAGE),
+    "results.export_schools_pdf": ("GET", ORGANIZER_PAGE),
+    "results.export_workbook": ("GET", ORGANIZER_PAGE),
+    # The public lists of the world's draft snapshot do not exist, for organizers too.
+    "results.export_public_pdf": ("GET", {ANON: 404, ORG: 404, COORD: 404, JUDGE: 404}),
+    "results.export_public_xlsx": ("GET", {ANON: 404, ORG: 404, COORD: 404, JUDGE: 404}),
     # --- exchange: the contest workbook
     # --- printing: certificates, reward sheets, verification
 }
