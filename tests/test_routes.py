@@ -93,7 +93,23 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "registration.catalogue_pdf": ("GET", SCHOOL_PAGE),
     "registration.catalogue_xlsx": ("GET", SCHOOL_PAGE),
     # --- results: compute, overrides, advancement, publication, objections, public pages (views.py)
+    "results.overview": ("GET", ORGANIZER_PAGE),
+    "results.round_results": ("GET", ORGANIZER_PAGE),
+    "results.snapshot": ("GET", ORGANIZER_PAGE),
+    "results.compute": ("POST", ORGANIZER_POST),
+    "results.override_set": ("POST", ORGANIZER_POST),
+    "results.override_delete": ("POST", {ANON: 302, ORG: 404, COORD: 403, JUDGE: 403}),  # no override to undo
+    "results.advance": ("POST", ORGANIZER_POST),
+    "results.confirm_missing": ("POST", ORGANIZER_POST),
+    "results.publish": ("POST", ORGANIZER_POST),
+    "results.finalize": ("POST", ORGANIZER_POST),
+    "results.objection_new": ("POST", ORGANIZER_POST),
+    "results.objection_resolve": ("POST", ORGANIZER_POST),
+    "results.public_index": ("GET", {ANON: 200, ORG: 200, COORD: 200, JUDGE: 200}),
+    # The world's snapshot is a draft: it does not exist for the public, organizers included.
+    "results.public_snapshot": ("GET", {ANON: 404, ORG: 404, COORD: 404, JUDGE: 404}),
     # --- results: judge analytics (analytics_views.py)
+    "results.analytics": ("GET", ORGANIZER_PAGE),
     # --- results: exports (export_views.py)
     "results.export_results_xlsx": ("GET", ORGANIZER_PAGE),
     "results.export_results_pdf": ("GET", ORGANIZER_PAGE),

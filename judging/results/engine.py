@@ -437,3 +437,64 @@ def organization_award(
     ranks = _competition_ranks(eligible)
     return sorted((SchoolStanding(s, eligible[s], count[s], ranks[s]) for s in eligible),
                   key=lambda r: (r.rank, repr(r.school_id)))
+
+
+# --------------------------------------------------------------------------- advancement (初评 -> 终评)
+@dataclass(frozen=True)
+class RankedEntry:
+    entry_id: Hashable
+    rank: int
+    group: Hashable = None  # class or school, for a cap per group; None: no cap applies
+
+
+@dataclass
+class Advancing:
+    entry_ids: list  # in rank order
+    tied_over: tuple = ()  # entries taken beyond the limit because they tie with the last one taken
+    capped: tuple = ()  # entries skipped because their class or school had reached its cap
+
+
+def advancement_limit(ranked_count: int, mode: str, value: Decimal) -> int:
+    """Top N (count) or top x% of the ranked entries (ROUND_HALF_UP, like the percentage quotas)."""
+    if mode == "count":
+        return max(0, min(int(value), ranked_count))
+    if mode == "percent":
+        return int(round_half_up(Decimal(ranked_count) * Decimal(value) / 100, 0))
+    raise ValueError("mode is 'count' or 'percent'")
+
+
+def select_advancing(entries: Iterable[RankedEntry], limit: int, per_group: int | None = None) -> Advancing:
+    """The entries that advance: the best ``limit`` by rank, at most ``per_group`` per group.
+
+    A group at its cap is passed over and the next entry moves up. Entries sharing a rank are
+    decided together: when the last place goes to a tied block, the whole block advances (so the
+    count may exceed the limit; those entries are reported in ``tied_over``). A tie cannot be split
+    fairly inside a group either: a group's cap is checked against the places it held before the tied
+    block, so a block may take a group beyond its cap.
+    """
+    ordered = sorted(entries, key=lambda e: (e.rank, repr(e.entry_id)))
+    taken: list = []
+    over: list = []
+    capped: list = []
+    per: dict = {}
+    i = 0
+    while i < len(ordered) and len(taken) < limit:
+        j = i
+        while j < len(ordered) and ordered[j].rank == ordered[i].rank:
+            j += 1
+        block = ordered[i:j]
+        eligible = []
+        before = dict(per)  # a cap is checked against the places taken before this tied block
+        for e in block:
+            if per_group is not None and e.group is not None and before.get(e.group, 0) >= per_group:
+                capped.append(e.entry_id)
+            else:
+                eligible.append(e)
+        room = limit - len(taken)
+        if len(eligible) > room:
+            over.extend(e.entry_id for e in eligible[room:])
+        for e in eligible:
+            taken.append(e.entry_id)
+            per[e.group] = per.get(e.group, 0) + 1
+        i = j
+    return Advancing(taken, tuple(over), tuple(capped))

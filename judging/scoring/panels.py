@@ -31,7 +31,7 @@ from judging.scoring.assign import (
     default_k,
     graph_components,
 )
-from judging.scoring.models import Assignment, Conflict, Panel, PanelJudge, Score
+from judging.scoring.models import Advancement, Assignment, Conflict, Panel, PanelJudge, Score
 
 ASSIGNED_STATUS = "approved"  # only entries that passed 资格审查 are assigned
 WAITING_STATUSES = ("submitted", "returned")  # not yet approved: left out, and counted on the page
@@ -130,10 +130,18 @@ def _conflict_sets(edition_id: int, judge_ids) -> tuple[set, set, dict]:
     return conflicts, school_conflicts, declared
 
 
+def in_round(round_id: int):
+    """SQL condition on Entry: the entry belongs to the round. Every entry of a judged pool does, until
+    entries are advanced into the round (初评 -> 终评, written by the results stage): then only those."""
+    advanced = select(Advancement.entry_id).where(Advancement.round_id == round_id)
+    has_advanced = select(Advancement.id).where(Advancement.round_id == round_id).exists()
+    return ~has_advanced | Entry.id.in_(advanced)
+
+
 def load_pool(panel: Panel) -> PoolContext:
     """The pool of a panel with everything the assignment needs, in six queries."""
     pool = (Entry.edition_id == panel.edition_id, Entry.category_id == panel.category_id,
-            Entry.division_id == panel.division_id)
+            Entry.division_id == panel.division_id, in_round(panel.round_id))
     entries = list(db.session.scalars(select(Entry).where(*pool).options(selectinload(Entry.school))
                                       .order_by(Entry.sequence, Entry.id)))
     members = list(db.session.scalars(select(PanelJudge).where(PanelJudge.panel_id == panel.id)
@@ -584,6 +592,13 @@ def edition_overview(edition: Edition) -> list[tuple[Round, list[PoolRow]]]:
             select(Entry.category_id, Entry.division_id, Entry.status, func.count())
             .where(Entry.edition_id == edition.id).group_by(Entry.category_id, Entry.division_id, Entry.status)):
         counts[(category_id, division_id, status)] = n
+    advanced = defaultdict(int)  # (round, category, division, status) -> entries advanced into the round
+    for round_id, category_id, division_id, status, n in db.session.execute(
+            select(Advancement.round_id, Entry.category_id, Entry.division_id, Entry.status, func.count())
+            .join(Entry, Entry.id == Advancement.entry_id).where(Entry.edition_id == edition.id)
+            .group_by(Advancement.round_id, Entry.category_id, Entry.division_id, Entry.status)):
+        advanced[(round_id, category_id, division_id, status)] = n
+    rounds_with_advancement = {key[0] for key in advanced}
     panels = list(db.session.scalars(select(Panel).where(Panel.edition_id == edition.id)
                                      .options(selectinload(Panel.members))))
     by_key = {(p.round_id, p.category_id, p.division_id): p for p in panels}
@@ -603,10 +618,15 @@ def edition_overview(edition: Edition) -> list[tuple[Round, list[PoolRow]]]:
                 active = sum(1 for m in panel.members if m.active) if panel else 0
                 k = panel_k(panel, active) if panel else None
                 loads = per_entry.get(panel.id, []) if panel else []
+                if rnd.id in rounds_with_advancement:
+                    approved = advanced[(rnd.id, category.id, division.id, ASSIGNED_STATUS)]
+                    waiting = 0
+                else:
+                    approved = counts[(category.id, division.id, ASSIGNED_STATUS)]
+                    waiting = sum(counts[(category.id, division.id, s)] for s in WAITING_STATUSES)
                 rows.append(PoolRow(
                     category=category, division=division, panel=panel, judges=active,
-                    approved=counts[(category.id, division.id, ASSIGNED_STATUS)],
-                    waiting=sum(counts[(category.id, division.id, s)] for s in WAITING_STATUSES),
+                    approved=approved, waiting=waiting,
                     assignments=sum(loads), complete=sum(1 for n in loads if k and n >= k), k=k))
         overview.append((rnd, rows))
     return overview
