@@ -513,14 +513,15 @@ def school_summary_pdf(snapshot: ResultSnapshot, out: BinaryIO | None = None, fo
     texts += [(f"学校 {row[2]}", _points_text(v)) for row in data.rows for v in row]
     check_coverage(texts, fonts)
     numeric = [h for h in data.headers if h not in ("序号", "片区", "学校")]
-    fixed_mm = 10 + 22 + 15 * len(numeric)
+    numeric_mm = [17 if h.startswith("组织奖") else 15 for h in numeric]
+    fixed_mm = 10 + 22 + sum(numeric_mm)
     portrait = A4[0] - 2 * MARGIN - fixed_mm * mm >= 30 * mm
     pagesize = A4 if portrait else landscape(A4)
     buffer = out if out is not None else io.BytesIO()
     doc = _doc(buffer, data.edition_title, fonts, pagesize, f"{data.edition_title}{data.heading}")
     st = _styles(fonts)
     school_w = doc.width - fixed_mm * mm
-    widths = [10 * mm, 22 * mm, school_w] + [15 * mm] * len(numeric)
+    widths = [10 * mm, 22 * mm, school_w] + [w * mm for w in numeric_mm]
     story = [Paragraph(markup(data.edition_title), st["title"]), Spacer(0, 1 * mm),
              Paragraph(markup(data.heading), st["subtitle"]), Spacer(0, 4 * mm)]
     if not data.rows:
