@@ -10,8 +10,12 @@ Percentage quotas 10/20/30 % per pool. Then times
       and the commit.
 The last line is ratio=<(b) / (a)>.
 
-    .venv/bin/python benchmarks/ranking.py [--postgres postgresql://user@host/db]
+    .venv/bin/python benchmarks/ranking.py                      # SQLite, in a temporary folder
+    DATABASE_URL=postgresql://user@host/db .venv/bin/python benchmarks/ranking.py
+    .venv/bin/python benchmarks/ranking.py --postgres postgresql://user@host/db
 
+With DATABASE_URL (PostgreSQL), the benchmark creates a throwaway database on that server, runs there
+and drops it afterwards: the database DATABASE_URL names is never touched.
 --postgres EMPTIES the given database (drops and recreates its public schema) before building.
 """
 from __future__ import annotations
@@ -159,7 +163,16 @@ def main() -> None:
     from judging.results.models import EntryResultRow
     from judging.results.operations import compute_results
 
-    if args.postgres:
+    throwaway = None
+    env_url = os.environ.get("DATABASE_URL", "")
+    if not args.postgres and env_url.startswith(("postgres://", "postgresql")):
+        server = create_engine(normalise_database_url(env_url), isolation_level="AUTOCOMMIT")
+        throwaway = f"bench_ranking_{os.getpid()}"
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{throwaway}"'))
+        url = server.url.set(database=throwaway).render_as_string(hide_password=False)
+        server.dispose()
+    elif args.postgres:
         url = normalise_database_url(args.postgres)
         engine = create_engine(url)
         with engine.begin() as conn:
@@ -212,6 +225,11 @@ def main() -> None:
         db.session.remove()
         db.engine.dispose()
     shutil.rmtree(workdir, ignore_errors=True)
+    if throwaway:
+        server = create_engine(normalise_database_url(env_url), isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{throwaway}"'))
+        server.dispose()
     print(f"ratio={compute_time / read_time:.2f}")
 
 

@@ -80,10 +80,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(load_results_views())
     from judging.exchange.views import bp as exchange_bp
-    from judging.printing.views import bp as printing_bp
+    from judging.printing.views import load_views as load_printing_views
 
     app.register_blueprint(exchange_bp)
-    app.register_blueprint(printing_bp)
+    app.register_blueprint(load_printing_views())
     install_web_hooks(app)
 
     from judging.cli import register_cli

@@ -120,7 +120,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "results.export_public_pdf": ("GET", {ANON: 404, ORG: 404, COORD: 404, JUDGE: 404}),
     "results.export_public_xlsx": ("GET", {ANON: 404, ORG: 404, COORD: 404, JUDGE: 404}),
     # --- exchange: the contest workbook
-    # --- printing: certificates, reward sheets, verification
+    # --- printing: certificates and verification (views.py)
+    # --- printing: instructor reward sheets (reward_views.py)
 }
 
 SKIPPED = {"static"}

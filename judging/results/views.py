@@ -199,7 +199,11 @@ def compute(edition_id: int, round_id: int):
     except ops.ResultsError as exc:
         return _refused(exc, url)
     ranked = sum(1 for r in snap.rows if r.rank is not None)
-    return _done(f"已计算{rnd.name}结果：{ranked}件作品排名。", url)
+    message = f"已计算{rnd.name}结果：{ranked}件作品排名。"
+    missing = pub.too_few_codes(snap)
+    if missing:  # rule 4: never dropped silently
+        flash(f"{len(missing)}件作品评分的评委不足{edition.min_judges}人，未参加排名：{'、'.join(missing)}", "warning")
+    return _done(message, url)
 
 
 @bp.route("/admin/rounds/<int:round_id>/entries/<int:entry_id>/override", methods=["POST"])
