@@ -42,6 +42,7 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from judging.core.fonts import FontSet, check_coverage, ensure_fonts
@@ -273,7 +274,9 @@ def results_xlsx(snapshot: ResultSnapshot, order: str = "prize", public: bool = 
         header_row = _header_row(ws, headers, styles)
         for number, line in enumerate(lines, start=1):
             append_row(ws, [c.value(line, number) for c in data.columns])  # Decimal: a number
-            for column, cell in zip(data.columns, ws[ws.max_row]):
+            # (ws.max_row scans every cell: counting rows here keeps a long list linear)
+            for index, column in enumerate(data.columns, start=1):
+                cell = ws.cell(row=header_row + number, column=index)
                 cell.border = styles["border"]
                 cell.alignment = styles["centre"] if column.centred else styles["wrap"]
                 if column.number_format and cell.value is not None:
@@ -330,18 +333,34 @@ def _doc(out, heading: str, fonts: FontSet, pagesize, title: str) -> _ListDoc:
                     topMargin=14 * mm, bottomMargin=15 * mm, title=title, author=heading, creator="judging")
 
 
+CELL_SIZE = 9
+CELL_LEADING = 11.5
+CELL_PADDING = 3
+
+
+def _cell(text: str, width: float, style, font: str):
+    """A plain string when it fits on one line (cheap for reportlab to lay out: a 3,000-row list
+    stays fast), else a Paragraph that wraps."""
+    if "\n" not in text and stringWidth(text, font, CELL_SIZE) <= width - 2 * CELL_PADDING - 0.5:
+        return text
+    return Paragraph(markup(text), style)
+
+
 def _table(data, widths, fonts: FontSet, centred_columns: Sequence[int] = ()) -> Table:
     table = Table(data, colWidths=widths, repeatRows=1)
     style = [
         ("FONTNAME", (0, 0), (-1, -1), fonts.regular),  # no unembedded Helvetica in empty cells
+        ("FONTSIZE", (0, 1), (-1, -1), CELL_SIZE),
+        ("LEADING", (0, 1), (-1, -1), CELL_LEADING),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#8A949E")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E6ECF2")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
     ]
+    style += [("ALIGN", (i, 0), (i, -1), "CENTER") for i in centred_columns]
     table.setStyle(TableStyle(style))
     return table
 
@@ -430,9 +449,9 @@ def results_pdf(snapshot: ResultSnapshot, order: str = "prize", public: bool = F
         story += heading_block(pool_name, len(lines))
         rows = [[Paragraph(c.header, st["th"]) for c in data.columns]]
         for number, line in enumerate(lines, start=1):
-            rows.append([Paragraph(markup(_cell_text(c.value(line, number))), st["tdc"] if c.centred else st["td"])
-                         for c in data.columns])
-        story.append(_table(rows, widths, fonts))
+            rows.append([_cell(_cell_text(c.value(line, number)), w, st["tdc"] if c.centred else st["td"],
+                               fonts.regular) for c, w in zip(data.columns, widths)])
+        story.append(_table(rows, widths, fonts, [i for i, c in enumerate(data.columns) if c.centred]))
     right = STATUS_NOTES.get(data.status, "").strip("（）")
     doc.build(story, canvasmaker=_numbered_canvas(fonts, _printed_on(printed_on), right))
     return None if out is not None else buffer.getvalue()
@@ -488,9 +507,9 @@ def school_summary_xlsx(snapshot: ResultSnapshot, out: BinaryIO | None = None) -
         texts.append(("组织奖名次：参评作品达到规定件数的学校按积分排名", "note"))
     _title_rows(ws, texts, len(data.headers), styles)
     header_row = _header_row(ws, data.headers, styles)
-    for row in data.rows + [data.total]:
+    for number, row in enumerate(data.rows + [data.total], start=1):
         append_row(ws, row)
-        for index, cell in enumerate(ws[ws.max_row]):
+        for index, cell in enumerate(ws[header_row + number]):
             cell.border = styles["border"]
             cell.alignment = styles["wrap"] if index in (1, 2) else styles["centre"]
             if isinstance(cell.value, Decimal):
@@ -530,9 +549,9 @@ def school_summary_pdf(snapshot: ResultSnapshot, out: BinaryIO | None = None, fo
         header_style = paragraph_style("th-small", fonts.bold, 8.5, 11, TA_CENTER)
         rows = [[Paragraph(markup(h), header_style) for h in data.headers]]
         for row in data.rows + [data.total]:
-            rows.append([Paragraph(markup(_points_text(v)), st["td"] if i in (1, 2) else st["tdc"])
-                         for i, v in enumerate(row)])
-        table = _table(rows, widths, fonts)
+            rows.append([_cell(_points_text(v), w, st["td"] if i in (1, 2) else st["tdc"], fonts.regular)
+                         for i, (v, w) in enumerate(zip(row, widths))])
+        table = _table(rows, widths, fonts, [i for i in range(len(data.headers)) if i not in (1, 2)])
         table.setStyle(TableStyle([("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#F3F5F7"))]))
         story.append(table)
         if data.org_enabled:
