@@ -18,8 +18,28 @@ def register_cli(app: Flask) -> None:
     printing_cli.register(app)
 
     @app.cli.command("demo")
-    def demo_command():
+    @click.option("--full", is_flag=True,
+                  help="再载入约150件作品、初评评分并计算结果（草稿）/ also entries, 初评 scores and draft results")
+    @click.option("--seed", type=int, default=2026, show_default=True, help="随机种子 / random seed (--full)")
+    def demo_command(full, seed):
         """Load the demo county contest (第十三届) into the database; safe to run twice."""
+        if full:
+            from judging.demo_full import DemoError, load_full_demo
+
+            try:
+                done = load_full_demo(seed=seed)
+            except DemoError as error:
+                raise click.ClickException(str(error)) from error
+            if not done["created"]:
+                click.echo("完整演示数据已存在，未重复载入 / full demo already present, nothing changed.")
+                return
+            click.echo(
+                f"完整演示数据已载入：{done['entries']}件作品（{done['approved']}件通过、{done['disqualified']}件取消资格、"
+                f"{done['waiting']}件待审核），{done['judges']}位评委提交{done['scores']}份初评评分，初评已锁定，"
+                f"结果草稿{done['prized']}件获奖、{done['too_few_judges']}件评分不足、{done['tie_flags']}处并列待核，"
+                f"待组委会发布 / full demo loaded: {done['entries']} entries, {done['scores']} scores, "
+                f"draft results of round {done['round_id']} ready to publish ({done['seconds']} s)")
+            return
         from judging.contests.demo import load_demo
 
         created = load_demo()
