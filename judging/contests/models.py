@@ -262,5 +262,9 @@ class CertificateSettings(db.Model):
     number_pattern: Mapped[str] = mapped_column(String(120), default=DEFAULT_CERTIFICATE_NUMBER_PATTERN)
     one_per_member: Mapped[bool] = mapped_column(default=True)  # else one per team
     seal_image: Mapped[str | None] = mapped_column(String(255))  # stored file name under UPLOAD_DIR
+    border_image: Mapped[str | None] = mapped_column(String(255))  # full-page border, stored like the seal
+    # 优秀组织奖: how many schools get it (by rank, ties at the boundary included); None: every ranked school
+    # with points
+    org_award_count: Mapped[int | None]
 
     edition: Mapped[Edition] = relationship(back_populates="certificate_settings")
