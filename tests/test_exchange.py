@@ -535,3 +535,12 @@ def test_other_roles_are_refused(db, client, make_user, scored, role, expected):
                 f"/admin/exchange/editions/{edition.id}/results.xlsx"):
         assert client.get(url).status_code == expected, url
     assert _upload(client, b"x").status_code == expected
+
+
+def test_a_faulty_entry_or_judge_row_does_not_knock_on_into_the_scores(db):
+    sheets = minimal_sheets()
+    sheets["作品"][2][3] = "高中组"  # 节水龙头 XFX-007: unknown division
+    sheets["评委"][2][2] = "小论文"  # 孙评委: unknown category
+    sheets["评分"][1][2] = 61  # 钱评委's score of XFX-007 above 60
+    faults = _faults(sheets)
+    assert [(f.sheet, f.row, f.column) for f in faults] == [("作品", 3, "组别"), ("评委", 3, "类别"), ("评分", 2, "创新性")]

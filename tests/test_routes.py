@@ -120,6 +120,10 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "results.export_public_pdf": ("GET", {ANON: 404, ORG: 404, COORD: 404, JUDGE: 404}),
     "results.export_public_xlsx": ("GET", {ANON: 404, ORG: 404, COORD: 404, JUDGE: 404}),
     # --- exchange: the contest workbook
+    "exchange.index": ("GET", ORGANIZER_PAGE),
+    "exchange.import_workbook": ("GET", ORGANIZER_PAGE),
+    "exchange.export_workbook": ("GET", ORGANIZER_PAGE),
+    "exchange.results_workbook": ("GET", ORGANIZER_PAGE),  # the world's draft snapshot: organizer only
     # --- printing: certificates and verification (views.py)
     # --- printing: instructor reward sheets (reward_views.py)
 }

@@ -420,6 +420,9 @@ class _Planner:
         self.divisions: dict[str, DivisionPlan] = {}
         self.levels: dict[str, LevelPlan] = {}
         self.schools: dict[str, SchoolPlan] = {}  # key(name) and key(code) -> plan
+        # Entries with a fault of their own, by code: their scores are still checked (no knock-on fault).
+        self.faulty_entries: dict[str, SimpleNamespace] = {}
+        self.faulty_judges: set[str] = set()  # names and labels of 评委 rows with a fault
         self.db_schools: dict[str, School] = {}
 
     # -- helpers --------------------------------------------------------------------------------
@@ -1018,6 +1021,9 @@ class _Planner:
                 self.add(sheet, n, h["subform"], "作品形式最多40个字")
             remark = row.get("remark") or None
             if len(self.faults.items) > before or category is None or division is None or school is None:
+                if code:  # the 评分 sheet is still checked against what is known of it
+                    self.faulty_entries.setdefault(wb.key(code), SimpleNamespace(
+                        code=code, category=category, division=division))
                 continue
             forms = category.subform_list
             if subform and forms and subform not in forms:
@@ -1126,6 +1132,9 @@ class _Planner:
             if not divisions:
                 self.add(sheet, n, h["division"], "请填写评委所在评审组的组别（名称或代码）")
             if len(self.faults.items) > before:
+                for label in (name, f"{name}（{unit}）", f"{name}({unit})", username or ""):
+                    if label:
+                        self.faulty_judges.add(wb.key(label))
                 continue
             identity = (name, unit, (username or "").lower())
             judge = self.judges.get(identity)
@@ -1222,9 +1231,11 @@ class _Planner:
             if not code:
                 self.add(sheet, n, h["code"], "请填写作品编号")
             else:
-                entry = entries.get(wb.key(code))
+                entry = entries.get(wb.key(code)) or self.faulty_entries.get(wb.key(code))
                 if entry is None:
                     self.add(sheet, n, h["code"], f"「作品」表中没有编号为「{code}」的作品")
+                elif entry.category is None:
+                    entry = None  # its category is unknown: nothing to check its scores against
             ref = row.get("judge")
             judge = None
             if not ref:
@@ -1239,9 +1250,12 @@ class _Planner:
                     elif found:
                         self.add(sheet, n, h["judge"], f"「评委」表中有{len(found)}名评委叫「{ref}」，请写成 姓名（单位）："
                                                       + "、".join(j.label for j in found))
+                    elif wb.key(normalise_name(ref)) in self.faulty_judges or wb.key(ref) in self.faulty_judges:
+                        pass  # the 评委 row's own fault is reported there
                     else:
                         self.add(sheet, n, h["judge"], f"「评委」表中没有评委「{ref}」")
-            if entry is not None and judge is not None:
+            if entry is not None and judge is not None and entry.division is not None and not (
+                    wb.key(judge.name) in self.faulty_judges):
                 label = f"{entry.category.name}·{entry.division.name}"
                 if not any(c is entry.category and d is entry.division for c, d in judge.pools):
                     self.add(sheet, n, h["judge"], f"评委「{judge.label}」不在{label}评审组（见「评委」表），"
@@ -1281,7 +1295,7 @@ class _Planner:
                             values[name] = parsed[0]
                 elif comment:
                     self.add(sheet, n, h["comment"], "只有评语、没有分数：请填写各项分数，或删去评语")
-            if len(self.faults.items) > before or entry is None or judge is None:
+            if len(self.faults.items) > before or not isinstance(entry, EntryPlan) or judge is None:
                 continue
             self.plan.scores.append(ScorePlan(n, entry, judge, values, comment))
         for name, first in missing_columns.items():
