@@ -126,6 +126,12 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "exchange.results_workbook": ("GET", ORGANIZER_PAGE),  # the world's draft snapshot: organizer only
     # --- printing: certificates and verification (views.py)
     # --- printing: instructor reward sheets (reward_views.py)
+    # The world's results are not final: the page says so, downloads go back to it (302 with the reason
+    # flashed); the coordinator's own-school sheet answers 409 until final; organizers use the admin URL.
+    "printing.rewards_page": ("GET", ORGANIZER_PAGE),
+    "printing.rewards_xlsx": ("GET", {ANON: 302, ORG: 302, COORD: 403, JUDGE: 403}),
+    "printing.rewards_pdf": ("GET", {ANON: 302, ORG: 302, COORD: 403, JUDGE: 403}),
+    "printing.school_rewards_pdf": ("GET", {ANON: 302, ORG: 403, COORD: 409, JUDGE: 403}),
 }
 
 SKIPPED = {"static"}
