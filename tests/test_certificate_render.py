@@ -38,6 +38,7 @@ from judging.printing.certificates import (
     check_glyphs,
     fill_text,
     iter_certificates_pdf,
+    preflight,
     wrap,
     write_certificates,
 )
@@ -190,7 +191,7 @@ def font_without_yan(cjk_fonts, tmp_path_factory) -> Path:
     from fontTools import subset
 
     text = "".join((*cert.FIXED_TEXTS, *DEFAULT_TEXTS.values(), *map(str, VALUES.values()), ISSUER, RARE,
-                    "".join(TEAM), "赵钱孙老师同学校"))
+                    "".join(TEAM), LONG_TITLE, "赵钱孙老师同学校"))
     unicodes = {ord(c) for c in text} | set(range(0x20, 0x7F))
     unicodes.discard(ord("䶮"))
     options = subset.Options()
@@ -286,9 +287,14 @@ def test_the_longest_title_and_a_team_of_six_fit(cjk_fonts):
         for run, x, y in _text_positions(data, index):
             inside = BODY_BOX.y <= y <= BODY_BOX.top and BODY_BOX.x - 0.01 <= x <= BODY_BOX.right
             assert inside == (run.strip() in squash(item.body) and len(run.strip()) > 4), (run, x, y)
-    issuer = renderer.layout(longest[2])
-    assert len(issuer.issuer_lines) >= 3 and issuer.issuer_size >= cert.ISSUER_SIZES[1]
-    assert len(renderer.layout(longest[2]).number_lines) == 2  # a very long number wraps, in the number box
+    # The issuer's units and the number rather shrink than break; only what cannot fit one line wraps.
+    layout = renderer.layout(longest[2])
+    assert [line.text for line in layout.issuer_lines] == longest[2].issuer.splitlines()
+    assert cert.ISSUER_SIZES[1] <= layout.issuer_size < cert.ISSUER_SIZES[0]
+    assert len(layout.number_lines) == 1 and layout.number_size >= cert.NUMBER_SIZES[1]
+    wrapped = renderer.layout(student(number="2026KC-" + "XFX-1-" * 30 + "0001"))
+    assert len(wrapped.number_lines) > 1 and wrapped.number_size >= cert.NUMBER_SIZES[1]
+    assert "".join(line.text for line in wrapped.number_lines) == "证书编号：2026KC-" + "XFX-1-" * 30 + "0001"
 
 
 def test_short_texts_get_the_largest_size(cjk_fonts):
@@ -448,6 +454,23 @@ def test_the_streaming_document_forgets_finished_pages(cjk_fonts):
     assert out.tell() > written
     assert [p.extract_text().strip() for p in PdfReader(io.BytesIO(out.getvalue()), strict=True).pages] == [
         f"第{i}页" for i in range(1, 6)]
+
+
+def test_progress_is_reported_page_by_page(cjk_fonts):
+    seen = []
+    assert write_certificates([student(), instructor(), school()], io.BytesIO(), cjk_fonts, on_page=seen.append) == 3
+    assert seen == [1, 2, 3]
+
+
+def test_preflight_lists_every_problem_of_the_batch(font_without_yan):
+    no_yan = fonts.ensure_fonts(font_path=str(font_without_yan))
+    batch = [student(), student(name="李䶮", number="N2"), student(title=LONG_TITLE * 6, number="N3"),
+             student(name="王䶮", number="N4")]
+    problems = preflight(batch, no_yan)
+    assert len(problems) == 2
+    assert "证书 N2（李䶮）：「䶮」(U+4DAE)" in problems[0] and "证书 N4（王䶮）" in problems[0]
+    assert problems[1].startswith("证书 N3（王彧）的正文太长")
+    assert preflight(batch[:1], no_yan) == []
 
 
 def test_an_empty_batch_is_refused(cjk_fonts):

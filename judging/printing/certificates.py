@@ -14,8 +14,8 @@ One certificate per page, A4 landscape (DOMAIN: Paper and print conventions):
 
 - CertificateData is one certificate, its body already filled by fill_text() from the edition's
   text (placeholders as the certificate settings form allows: judging/contests/forms.py).
-- Every text box fits or fails: the body, the salutation, the issuer, the number and a custom title
-  each shrink to the largest size at which the whole text fits its box (binary search over sizes in
+- Every text box fits or fails: the body (with its salutation line), the issuer, the number and
+  a custom title each shrink to the largest size at which the whole text fits its box (binary search over sizes in
   half points, lines wrapped CJK-style with 避头尾: no line begins with ，。、）》” and none ends
   with （《“); below the box's floor CertificateLayoutError names the certificate and the part.
   Nothing is cut off and no boxes overlap (they are fixed rectangles, see Layout).
@@ -32,7 +32,6 @@ import os
 import re
 import string
 import tempfile
-import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -48,10 +47,10 @@ from reportlab.pdfbase import pdfmetrics
 
 from judging.contests.forms import CERTIFICATE_TEXT_FIELDS, check_pattern, placeholders
 from judging.contests.models import DEFAULT_INSTRUCTOR_TEXT, DEFAULT_SCHOOL_TEXT, DEFAULT_STUDENT_TEXT
-from judging.core.fonts import FontCoverageError, FontSet, ensure_fonts
+from judging.core.fonts import FontCoverageError, FontSet, ensure_fonts, missing_glyphs
 from judging.printing.render_stream import StreamingCanvas
 
-KINDS = {"student": "学生证书", "instructor": "优秀指导教师证书", "school": "优秀组织奖证书"}
+KINDS = ("student", "instructor", "school")  # printing/models.py CERTIFICATE_KINDS has their labels
 DEFAULT_TEXTS = {"student": DEFAULT_STUDENT_TEXT, "instructor": DEFAULT_INSTRUCTOR_TEXT, "school": DEFAULT_SCHOOL_TEXT}
 TITLE = "荣誉证书"
 NUMBER_CAPTION = "证书编号："
@@ -101,7 +100,7 @@ class CertificateData:
     def where(self) -> str:
         """How messages name this certificate: 证书 2026KC-XFX-1-0001（王彧）."""
         who = f"（{self.recipient}）" if self.recipient else ""
-        return f"证书 {self.number}{who}" if self.number else f"{KINDS[self.kind]}{who}"
+        return f"证书 {self.number}{who}" if self.number else f"证书{who}"
 
     def texts(self) -> tuple[str, ...]:
         """Everything of this certificate that is printed as text."""
@@ -133,8 +132,8 @@ class CertificateLayoutError(ValueError):
                          f"请缩短{_SHORTEN.get(part, part)}后再打印。")
 
 
-_SHORTEN = {"正文": "作品名称、姓名或证书正文", "称呼": "姓名（集体作品可改为每位学生各发一张）", "落款": "落款单位",
-            "证书编号": "证书编号格式", "标题": "标题", "日期": "日期"}
+_SHORTEN = {"正文": "作品名称、姓名或证书正文（集体作品也可每位学生各发一张）", "落款": "落款单位",
+            "证书编号": "证书编号格式"}
 
 
 class CertificateImageError(ValueError):
@@ -170,13 +169,13 @@ def check_glyphs(items: Iterable[CertificateData], fonts: FontSet | None = None,
     the page's own texts first under "证书固定文字" (unless fixed is False). Empty when all can be
     printed; raise FontCoverageError(check_glyphs(...), fonts.family) to report them."""
     fonts = fonts or ensure_fonts()
-    cmap = fonts.cmap
     found: dict[str, list[str]] = {}
 
     def scan(where: str, text: str) -> None:
-        for char in text or "":
-            if ord(char) not in cmap and _printable(char) and char not in found.get(where, ()):
-                found.setdefault(where, []).append(char)
+        for char in missing_glyphs(text, fonts):
+            chars = found.setdefault(where, [])
+            if char not in chars:
+                chars.append(char)
 
     if fixed:
         for text in FIXED_TEXTS:
@@ -185,11 +184,6 @@ def check_glyphs(items: Iterable[CertificateData], fonts: FontSet | None = None,
         for text in item.texts():
             scan(item.where, text)
     return list(found.items())
-
-
-def _printable(char: str) -> bool:
-    """Line breaks, tabs and other controls are never drawn, so they need no glyph."""
-    return unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp")
 
 
 # --- Line breaking ----------------------------------------------------------------------------------
@@ -323,10 +317,19 @@ def _sizes(largest: float, smallest: float, step: float = 0.5) -> list[float]:
 
 
 def fit(paragraphs: list[_Paragraph], width: float, height: float, largest: float, smallest: float,
-        leading: float) -> tuple[float, list[Line]] | None:
+        leading: float, unbroken: bool = False) -> tuple[float, list[Line]] | None:
     """The largest size (half-point steps) at which all paragraphs fit the box, with their lines;
-    None when even the smallest does not. Binary search: the line count only grows as the size does."""
+    None when even the smallest does not. Binary search: the line count only grows as the size does.
+    unbroken: rather shrink (down to smallest) than break a paragraph (an issuer's name, a number),
+    and break only when that is not enough."""
     sizes = _sizes(largest, smallest)
+    if unbroken:
+        widest = max(sum(w for _, w in p.tokens) + p.indent for p in paragraphs)
+        for size in sizes:  # the largest size at which no paragraph needs a second line
+            if widest * size <= width + _EPS:
+                lines = _layout(paragraphs, width, height, size, leading)
+                if lines is not None and len(lines) == len(paragraphs):
+                    return size, lines
     best = _layout(paragraphs, width, height, sizes[-1], leading)
     if best is None:
         return None
@@ -370,8 +373,8 @@ TITLE_BOX = Box(70 * mm, H - 62 * mm, W - 140 * mm, 30 * mm)
 BODY_BOX = Box(38 * mm, 70 * mm, W - 76 * mm, H - 70 * mm - 68 * mm)
 QR_BOX = Box(32 * mm, 30 * mm, 22 * mm, 22 * mm)
 NUMBER_BOX = Box(32 * mm, 17 * mm, 125 * mm, 11 * mm)
-ISSUER_BOX = Box(W - 127 * mm, 38 * mm, 110 * mm, 24 * mm)
-DATE_BOX = Box(W - 127 * mm, 24 * mm, 110 * mm, 11 * mm)
+ISSUER_BOX = Box(W - 124 * mm, 38 * mm, 104 * mm, 24 * mm)
+DATE_BOX = Box(W - 124 * mm, 24 * mm, 104 * mm, 11 * mm)
 SEAL_SIZE = 40 * mm
 SEAL_CENTRE = (ISSUER_BOX.x + ISSUER_BOX.width / 2, 44 * mm)
 REVOKED_BOX = Box(W - 62 * mm, H - 42 * mm, 36 * mm, 13 * mm)
@@ -447,7 +450,8 @@ class CertificateRenderer:
         if item.issuer.strip():
             paragraphs = [_Paragraph(self.regular.tokens(line.strip()), self.regular)
                           for line in item.issuer.splitlines() if line.strip()]
-            fitted = fit(paragraphs, ISSUER_BOX.width, ISSUER_BOX.height, *ISSUER_SIZES, ISSUER_LEADING)
+            fitted = fit(paragraphs, ISSUER_BOX.width, ISSUER_BOX.height, *ISSUER_SIZES, ISSUER_LEADING,
+                         unbroken=True)
             if fitted is None:
                 raise CertificateLayoutError(item.where, "落款", ISSUER_SIZES[1])
             issuer_size, issuer_lines = fitted
@@ -458,7 +462,7 @@ class CertificateRenderer:
             if date_size < ISSUER_SIZES[1]:
                 raise CertificateLayoutError(item.where, "日期", ISSUER_SIZES[1])
         number_paragraph = [_Paragraph(self.regular.tokens(NUMBER_CAPTION + item.number.strip()), self.regular)]
-        fitted = fit(number_paragraph, NUMBER_BOX.width, NUMBER_BOX.height, *NUMBER_SIZES, 1.25)
+        fitted = fit(number_paragraph, NUMBER_BOX.width, NUMBER_BOX.height, *NUMBER_SIZES, 1.25, unbroken=True)
         if fitted is None:
             raise CertificateLayoutError(item.where, "证书编号", NUMBER_SIZES[1])
         number_size, number_lines = fitted
@@ -629,6 +633,26 @@ def draw_qr(c, value: str, x: float, y: float, size: float) -> None:
     c.restoreState()
 
 
+def preflight(items: Iterable[CertificateData], fonts: FontSet | None = None,
+              settings: PrintSettings | None = None) -> list[str]:
+    """Every reason the batch would not print, as Chinese messages, without drawing anything:
+    the missing characters (one message naming each certificate) and each text too long for its
+    box. Empty when the whole batch will print. About a millisecond a certificate."""
+    renderer = CertificateRenderer(fonts, settings)
+    problems: list[str] = []
+    missing: list[tuple[str, list[str]]] = []
+    for item in items:
+        try:
+            renderer.layout(item)
+        except FontCoverageError as error:
+            missing.extend(error.missing)
+        except ValueError as error:
+            problems.append(str(error))
+    if missing:
+        problems.insert(0, FontCoverageError(missing, renderer.fonts.family).message)
+    return problems
+
+
 # --- Streaming --------------------------------------------------------------------------------------
 
 def _pages(items: Iterable[CertificateData], fonts: FontSet | None, settings: PrintSettings | None,
@@ -660,27 +684,32 @@ def _pages(items: Iterable[CertificateData], fonts: FontSet | None, settings: Pr
 
 
 def write_certificates(items: Iterable[CertificateData], out: str | os.PathLike | BinaryIO,
-                       fonts: FontSet | None = None, settings: PrintSettings | None = None) -> int:
+                       fonts: FontSet | None = None, settings: PrintSettings | None = None,
+                       on_page: Callable[[int], object] | None = None) -> int:
     """Print items, one certificate per page, into one PDF; returns the number of pages.
 
     out: a path (written to a temporary file beside it and renamed when complete, so a failure
     never leaves half a PDF) or a binary file object (written to as pages are finished; on error
-    it holds a partial file). items may be a generator: it is read once, one item at a time."""
+    it holds a partial file; a zipfile entry opened for writing will do). items may be a
+    generator: it is read once, one item at a time. on_page(count) is called after each page
+    (progress of a background job)."""
     if isinstance(out, (str, os.PathLike)):
         target = Path(out)
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                count = write_certificates(items, handle, fonts, settings)
+                count = write_certificates(items, handle, fonts, settings, on_page)
             os.chmod(temporary, 0o644)
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
         return count
-    count = 0
+    count = done = 0
     for count in _pages(items, fonts, settings, out.write):
-        pass
+        if on_page and count != done:
+            on_page(count)
+        done = count
     return count
 
 
