@@ -36,6 +36,7 @@ from judging.results import analytics as calc
 from judging.results.blueprint import bp
 from judging.results.models import EntryResultRow, ResultSnapshot
 from judging.results.operations import load_round_scores
+from judging.scoring.progress import scoring_rounds
 
 MARGIN_MAX = Decimal("20")
 MARGIN_PLACES = 2
@@ -198,8 +199,10 @@ def build_page(edition: Edition, rnd: Round, margin: Decimal, charts: bool = Tru
                 if view.judges:
                     view.chart = render_pool_chart(view.judges, chart_id=f"c{view.key[0]}-{view.key[1]}-",
                                                    label=f"{view.name}：评委总分分布与宽严度")
-        except (FontError, ImportError) as error:
+        except FontError as error:
             chart_error = f"图表未能生成：{error}"
+        except ImportError:
+            chart_error = "图表未能生成：未安装绘图库 matplotlib。请运行 pip install -r requirements.txt。"
     return {"pools": views, "overall": judge_rows(result.overall), "snapshot": snapshot,
             "chart_error": chart_error}
 
@@ -214,8 +217,6 @@ def analytics(edition_id: int, round_id: int):
     if rnd.edition_id != edition.id:
         abort(404)
     margin, margin_error = parse_margin(request.args.get("margin"))
-    from judging.scoring.progress import scoring_rounds
-
     page = build_page(edition, rnd, margin)
     return render_template("results/analytics.html", edition=edition, rnd=rnd, rounds=scoring_rounds(edition.rounds),
                            margin=margin, margin_error=margin_error, margin_max=MARGIN_MAX, shown=calc.shown,
