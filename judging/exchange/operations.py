@@ -182,6 +182,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("优秀组织奖证书正文", "school_text", "cert_text", target="certificate"),
     Setting("证书编号格式", "number_pattern", "cert_pattern", target="certificate", max_len=120),
     Setting("集体作品每人一张证书", "one_per_member", "bool", target="certificate"),
+    Setting("优秀组织奖名额", "org_award_count", "optional_int", target="certificate", minimum=1, maximum=9999),
 )
 SETTING_BY_LABEL = {wb.key(name): s for s in SETTINGS for name in (s.label, *s.aliases)}
 
@@ -1397,7 +1398,10 @@ def _apply_setup(plan: WorkbookPlan, edition: Edition) -> None:
         contest_ops.save_pool_quota(edition, categories[pool.category.code], divisions[pool.division.code], pool.mode,
                                     min_score, {levels[level.name].id: value for level, value, _ in pool.quotas})
     if plan.certificate_data:
-        contest_ops.save_certificate_settings(edition, dict(plan.certificate_data))
+        data = dict(plan.certificate_data)
+        settings = contest_ops.save_certificate_settings(edition, data)
+        for name in set(data) - set(contest_ops.CERTIFICATE_FIELDS):  # fields the setup form does not carry
+            setattr(settings, name, data[name])
 
 
 def _apply_schools(plan: WorkbookPlan) -> dict[int, School]:
@@ -1691,19 +1695,22 @@ def edition_sheets(edition: Edition) -> list[wb.OutSheet]:
             if k.name not in criterion_names:
                 criterion_names.append(k.name)
     criterion_name = {k.id: k.name for c in categories for k in c.criteria}
-    scores = {(s.entry_id, s.judge_id): s for s in db.session.scalars(
-        select(Score).where(Score.round_id == rnd.id, Score.status == "submitted")
-        .options(selectinload(Score.values)))}
+    scores: dict[tuple[int, int], tuple[str | None, dict]] = {}  # (entry, judge) -> (comment, name -> points)
+    for entry_id, judge_id, comment, criterion_id, points in db.session.execute(
+            select(Score.entry_id, Score.judge_id, Score.comment, CriterionScore.criterion_id, CriterionScore.points)
+            .outerjoin(CriterionScore, CriterionScore.score_id == Score.id)
+            .where(Score.round_id == rnd.id, Score.status == "submitted")):
+        item = scores.setdefault((entry_id, judge_id), (comment, {}))
+        if criterion_id is not None:
+            item[1][criterion_name.get(criterion_id, "")] = points
     entry_order = {e.id: i for i, e in enumerate(entries)}
     pairs = sorted({(a.entry_id, a.judge_id) for a in assignments if a.entry_id in entry_by_id},
                    key=lambda p: (entry_order[p[0]], judge_order.get(p[1], 1 << 30), p[1]))
     score_rows = []
     for entry_id, judge_id in pairs:
-        score = scores.get((entry_id, judge_id))
-        points = {criterion_name[v.criterion_id]: v.points for v in score.values} if score else {}
+        comment, points = scores.get((entry_id, judge_id), (None, {}))
         score_rows.append([entry_by_id[entry_id].code, labels[judge_id],
-                           *[wb.number_cell(points.get(name)) for name in criterion_names],
-                           score.comment if score else None])
+                           *[wb.number_cell(points.get(name)) for name in criterion_names], comment])
 
     # 学校: those of the entries and the judges, with their parents
     school_ids = {e.school_id for e in entries} | {j.school_id for _, _, j in seats if j.school_id}
