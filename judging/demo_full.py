@@ -426,7 +426,8 @@ def _plan_scores(edition: Edition, rnd: Round, entries, users: dict[str, User], 
     by_id = {u.id: u for u in users.values()}
     leniency = {}
     for user in sorted(by_id.values(), key=lambda u: u.id):
-        leniency[user.id] = LENIENCY.get(user.username, rng.gauss(0, 0.025))
+        drawn = max(-0.03, min(0.03, rng.gauss(0, 0.015)))  # the others stay well short of the harsh one
+        leniency[user.id] = LENIENCY.get(user.username, drawn)
     pairs = sorted(db.session.execute(select(Assignment.judge_id, Assignment.entry_id)
                                       .where(Assignment.round_id == rnd.id)).all(), key=lambda p: (p[1], p[0]))
     all_entries = {e.id: e for items in entries.values() for e in items}
