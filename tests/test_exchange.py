@@ -544,3 +544,38 @@ def test_a_faulty_entry_or_judge_row_does_not_knock_on_into_the_scores(db):
     sheets["评分"][1][2] = 61  # 钱评委's score of XFX-007 above 60
     faults = _faults(sheets)
     assert [(f.sheet, f.row, f.column) for f in faults] == [("作品", 3, "组别"), ("评委", 3, "类别"), ("评分", 2, "创新性")]
+
+
+def test_results_download_of_the_latest_snapshot(db, org_client, scored):
+    edition, es, _ = scored
+    url = f"/admin/exchange/editions/{edition.id}/results.xlsx"
+    response = org_client.get(url)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/exchange/")
+    ops.compute_deciding_results(edition, None)
+    db.session.commit()
+    response = org_client.get(url)
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    values = wb.sheet_values(response.data)
+    assert list(values) == ["成绩", "辅导教师奖励"]
+    codes = {row[0] for row in values["成绩"][1:]}
+    assert es["A"].code in codes and es["F"].code not in codes  # a disqualified entry is not ranked
+    assert edition.title in org_client.get("/admin/exchange/").get_data(as_text=True)
+
+
+def test_usernames_name_judges_and_a_taken_one_is_replaced(db, make_user):
+    make_user("organizer", username="qian")
+    sheets = minimal_sheets()
+    sheets["评委"][0].append("用户名")
+    sheets["评委"][1].append("qian")  # taken by an organizer: the new judge gets another
+    sheets["评委"][2].append("sunpw")
+    sheets["评委"].append(["孙评委", "县科技馆", "XF", "X", "sun2"])
+    sheets["评分"][2][1] = "sunpw"  # 孙评委 twice: the username tells which
+    plan = ops.plan_import(_xlsx(sheets), "x.xlsx")
+    assert plan.ok, [str(f) for f in plan.faults]
+    assert any(w.sheet == "评委" and w.row == 2 and "已被其他账号使用" in w.reason for w in plan.warnings)
+    ops.apply_import(plan)
+    db.session.commit()
+    names = dict(db.session.execute(select(User.username, User.display_name).where(User.role == "judge")).all())
+    assert names == {"钱评委": "钱评委", "sunpw": "孙评委", "sun2": "孙评委"}
+    scorer = db.session.scalar(select(User).join(Score, Score.judge_id == User.id).where(Score.total == Decimal("75.5")))
+    assert scorer.username == "sunpw"

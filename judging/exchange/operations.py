@@ -1161,7 +1161,11 @@ class _Planner:
                 else:
                     used[judge.existing_id] = judge
             if judge.existing_id is None:
-                judge.new_username = self._free_username(judge.username or judge.name)
+                wanted = judge.username if judge.username and judge.username.lower() not in self.usernames else None
+                judge.new_username = self._free_username(wanted or judge.name)
+                if judge.username and wanted is None:
+                    self.warn(sheet, judge.rows[0], h["username"], f"用户名「{judge.username}」已被其他账号使用："
+                                                                  f"新建评委账号「{judge.new_username}」")
             elif not judge.existing_active:
                 self.warn(sheet, judge.rows[0], h["name"],
                           f"评委账号「{judge.name}」已停用：照样加入评审组，启用后才能登录")
@@ -1242,19 +1246,21 @@ class _Planner:
             if not ref:
                 self.add(sheet, n, h["judge"], "请填写评委（姓名，或 姓名（单位））")
             else:
-                judge = by_username.get(ref.lower())
-                if judge is None:
-                    found = by_label.get(wb.key(normalise_name(ref)), []) or by_label.get(wb.key(ref), [])
-                    found = list(dict.fromkeys(found))
-                    if len(found) == 1:
-                        judge = found[0]
-                    elif found:
-                        self.add(sheet, n, h["judge"], f"「评委」表中有{len(found)}名评委叫「{ref}」，请写成 姓名（单位）："
-                                                      + "、".join(j.label for j in found))
-                    elif wb.key(normalise_name(ref)) in self.faulty_judges or wb.key(ref) in self.faulty_judges:
-                        pass  # the 评委 row's own fault is reported there
-                    else:
-                        self.add(sheet, n, h["judge"], f"「评委」表中没有评委「{ref}」")
+                # A name (or 姓名（单位）) first; a username where names repeat (as the export writes it).
+                found = by_label.get(wb.key(normalise_name(ref)), []) or by_label.get(wb.key(ref), [])
+                found = list(dict.fromkeys(found))
+                by_login = by_username.get(ref.lower())
+                if len(found) == 1:
+                    judge = found[0]
+                elif by_login is not None:
+                    judge = by_login
+                elif found:
+                    self.add(sheet, n, h["judge"], f"「评委」表中有{len(found)}名评委叫「{ref}」，请写成 姓名（单位）"
+                                                  "或用户名：" + "、".join(j.label for j in found))
+                elif wb.key(normalise_name(ref)) in self.faulty_judges or wb.key(ref) in self.faulty_judges:
+                    pass  # the 评委 row's own fault is reported there
+                else:
+                    self.add(sheet, n, h["judge"], f"「评委」表中没有评委「{ref}」")
             if entry is not None and judge is not None and entry.division is not None and not (
                     wb.key(judge.name) in self.faulty_judges):
                 label = f"{entry.category.name}·{entry.division.name}"
