@@ -125,7 +125,7 @@ def create_entry(edition: Edition, school: School, data: EntryInput, user: User,
     rules.accept(school.id, data, entry.code)
     if write_audit:
         db.session.flush()
-        audit.record("entry_created", entry, after=entry_snapshot(entry),
+        audit.record("entry_created", entry, user=user, after=entry_snapshot(entry),
                      summary=f"{school.name} 报名作品 {entry.code}《{entry.title}》")
     return entry, verdict
 
@@ -152,7 +152,7 @@ def update_entry(entry: Entry, data: EntryInput, user: User) -> Verdict:
         entry.status = "submitted"  # corrected: back to the organizer's queue
     db.session.flush()
     after = entry_snapshot(entry)
-    audit.record("entry_updated", entry, before=before, after=after,
+    audit.record("entry_updated", entry, user=user, before=before, after=after,
                  summary=f"修改作品 {entry.code}《{entry.title}》")
     return verdict
 
@@ -163,7 +163,7 @@ def delete_entry(entry: Entry, user: User) -> None:
         from judging.registration.rules import Problem
 
         raise RegistrationError([Problem("_", f"作品状态为“{entry.status_label}”，不能删除；如需撤回请联系组委会。")])
-    audit.record("entry_deleted", entry, before=entry_snapshot(entry),
+    audit.record("entry_deleted", entry, user=user, before=entry_snapshot(entry),
                  summary=f"删除作品 {entry.code}《{entry.title}》")
     db.session.delete(entry)
 
@@ -186,7 +186,7 @@ def review_entry(entry: Entry, action: str, remark: str | None, user: User) -> N
     entry.review_remark = (remark or "").strip() or None
     entry.reviewed_by_id = user.id
     entry.reviewed_at = utcnow()
-    audit.record(f"entry_{entry.status}", entry, before=before,
+    audit.record(f"entry_{entry.status}", entry, user=user, before=before,
                  after={"status": entry.status, "review_remark": entry.review_remark},
                  summary=f"资格审查：{entry.code} {entry.status_label}" + (f"（{entry.review_remark}）" if entry.review_remark else ""))
 
@@ -204,7 +204,7 @@ def check_in(entry: Entry, user: User) -> bool:
         return False
     entry.checked_in_at = utcnow()
     entry.checked_in_by_id = user.id
-    audit.record("entry_checked_in", entry, after={"checked_in_at": entry.checked_in_at},
+    audit.record("entry_checked_in", entry, user=user, after={"checked_in_at": entry.checked_in_at},
                  summary=f"签收作品 {entry.code}")
     return True
 
@@ -213,7 +213,7 @@ def undo_check_in(entry: Entry, user: User) -> None:
     before = {"checked_in_at": entry.checked_in_at, "checked_in_by_id": entry.checked_in_by_id}
     entry.checked_in_at = None
     entry.checked_in_by_id = None
-    audit.record("entry_check_in_undone", entry, before=before, summary=f"撤销签收 {entry.code}")
+    audit.record("entry_check_in_undone", entry, user=user, before=before, summary=f"撤销签收 {entry.code}")
 
 
 # --- What refers to setup objects (blocks their deletion) -------------------------------------------

@@ -13,7 +13,7 @@ from decimal import Decimal
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -26,7 +26,8 @@ from judging.results import operations as ops
 from judging.results import publication as pub
 from judging.results import reports
 from judging.results.blueprint import bp
-from judging.results.models import OBJECTION_STATUSES, Objection, PrizeOverride, ResultSnapshot
+from judging.results.models import OBJECTION_STATUSES, EntryResultRow, Objection, PrizeOverride, ResultSnapshot
+from judging.scoring.models import Panel
 
 JUDGED_KINDS = ("preliminary", "final")
 FLAG_TEXTS = {
@@ -36,6 +37,15 @@ FLAG_TEXTS = {
     "below_min_score": N_("在名额内但低于获奖最低分，不获奖"),
     "override": N_("组委会调整奖项"),
 }
+
+
+FLAG_SHORT = {
+    "too_few_judges": N_("评分不足"),
+    "tie_across_boundary": N_("并列跨线"),
+    "tie_last_boundary": N_("并列跨线"),
+    "below_min_score": N_("低于最低分"),
+}
+STATUS_TEXTS = {"submitted": N_("待审核"), "returned": N_("退回修改"), "disqualified": N_("取消资格")}
 
 
 class ComputeForm(FlaskForm):
@@ -124,7 +134,16 @@ def overview(edition_id: int):
     rounds = [r for r in edition.rounds if r.enabled and r.kind in JUDGED_KINDS]
     latest = {r.id: ops.latest_snapshot(r) for r in rounds}
     shown = {r.id: ops.public_snapshot(r) for r in rounds}
-    return render_template("results/overview.html", edition=edition, rounds=rounds, latest=latest, shown=shown)
+    panels = dict(db.session.execute(select(Panel.round_id, func.count()).where(Panel.edition_id == edition.id)
+                                     .group_by(Panel.round_id)).all())
+    counts = {}
+    for rid, snap in latest.items():
+        if snap is not None:
+            row = db.session.execute(select(func.count(EntryResultRow.rank), func.count(EntryResultRow.level_position))
+                                     .where(EntryResultRow.snapshot_id == snap.id)).one()
+            counts[rid] = {"ranked": row[0], "prized": row[1], "flags": len(json.loads(snap.flags_json or "[]"))}
+    return render_template("results/overview.html", edition=edition, rounds=rounds, latest=latest, shown=shown,
+                           panels=panels, counts=counts)
 
 
 @bp.route("/admin/editions/<int:edition_id>/rounds/<int:round_id>/results")
@@ -151,7 +170,7 @@ def _render_round(edition: Edition, rnd: Round, snap: ResultSnapshot | None):
     override_form.level.choices = [("", "不获奖")] + [(str(p), n) for p, n in sorted(levels.items())]
     context = dict(
         edition=edition, rnd=rnd, snapshot=snap, latest=latest, history=history, levels=levels,
-        overrides=overrides, flag_texts=FLAG_TEXTS, published=ops.public_snapshot(rnd),
+        overrides=overrides, flag_texts=FLAG_TEXTS, flag_short=FLAG_SHORT, status_texts=STATUS_TEXTS, published=ops.public_snapshot(rnd),
         compute_form=ComputeForm(), override_form=override_form, reason_form=ReasonForm(),
         advance_form=AdvanceForm(), publish_form=PublishForm(starts=date.today()),
         objection_form=ObjectionForm(received_on=date.today()), resolve_form=ResolveForm(),
