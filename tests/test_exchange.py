@@ -118,7 +118,8 @@ def scored(db, edition, organizer, make_user, make_school):
 def _results(db, edition) -> dict[str, tuple]:
     snapshot = ops.compute_deciding_results(edition, None)
     db.session.commit()
-    rows = db.session.execute(select(Entry.code, EntryResultRow.final, EntryResultRow.rank, EntryResultRow.level_position)
+    rows = db.session.execute(select(Entry.code, EntryResultRow.final, EntryResultRow.rank,
+                                     EntryResultRow.level_position)
                               .join(Entry, Entry.id == EntryResultRow.entry_id)
                               .where(EntryResultRow.snapshot_id == snapshot.id)).all()
     return {code: (final, rank, level) for code, final, rank, level in rows}
@@ -218,7 +219,8 @@ def test_imported_scores_are_the_rows_the_app_writes(db, scored, organizer):
     assert len(history) == len(scores) and {h.written_by_id for h in history} == {organizer.id}
     for s in scores:
         assert s.total == sum(v.points for v in s.values)
-    assert db.session.scalar(select(func.count()).select_from(Assignment).where(Assignment.round_id == final.id)) == 6 * 5 + 3 * 3
+    assignments = select(func.count()).select_from(Assignment).where(Assignment.round_id == final.id)
+    assert db.session.scalar(assignments) == 6 * 5 + 3 * 3
     comment = db.session.scalar(select(Score.comment).where(Score.round_id == final.id, Score.comment.is_not(None)))
     assert comment == "构思巧妙"
     # A judge's score through the API after the import is version 2 of the same row (no conflict).
@@ -577,5 +579,6 @@ def test_usernames_name_judges_and_a_taken_one_is_replaced(db, make_user):
     db.session.commit()
     names = dict(db.session.execute(select(User.username, User.display_name).where(User.role == "judge")).all())
     assert names == {"钱评委": "钱评委", "sunpw": "孙评委", "sun2": "孙评委"}
-    scorer = db.session.scalar(select(User).join(Score, Score.judge_id == User.id).where(Score.total == Decimal("75.5")))
+    scorer = db.session.scalar(select(User).join(Score, Score.judge_id == User.id)
+                               .where(Score.total == Decimal("75.5")))
     assert scorer.username == "sunpw"

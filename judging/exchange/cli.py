@@ -52,6 +52,8 @@ def register(app: Flask) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     def import_command(file: str):
         """Build a new edition from a contest workbook; prints the new edition's id last."""
+        from sqlalchemy.exc import IntegrityError
+
         from judging.exchange import operations as ops
 
         path = Path(file)
@@ -66,6 +68,9 @@ def register(app: Flask) -> None:
         except ops.WorkbookError as error:
             db.session.rollback()
             _fail(error.faults)
+        except IntegrityError:
+            db.session.rollback()
+            _fail(["导入失败：数据刚被其他人修改（例如同名的届次、学校或账号），没有导入任何数据。请再试一次。"])
         except Exception:
             db.session.rollback()
             raise

@@ -54,7 +54,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from judging.contests import operations as contest_ops
@@ -71,7 +71,6 @@ from judging.contests.models import (
     REWARD_ACCUMULATION,
     REWARD_SPLIT,
     SCORING_METHODS,
-    Category,
     Edition,
     Round,
 )
@@ -1377,9 +1376,11 @@ def apply_import(plan: WorkbookPlan, user: User | None = None) -> Edition:
 
 
 def _apply_setup(plan: WorkbookPlan, edition: Edition) -> None:
-    for rnd in edition.rounds:
-        if rnd.kind in plan.rounds_enabled and rnd.kind != DECIDING_ROUND_KIND:
-            rnd.enabled = plan.rounds_enabled[rnd.kind]
+    if plan.rounds_enabled:
+        db.session.flush()
+        contest_ops.save_rounds(edition, {
+            rnd.id: {"name": rnd.name, "enabled": plan.rounds_enabled.get(rnd.kind, rnd.enabled)}
+            for rnd in edition.rounds})
     for position, c in enumerate(plan.categories, start=1):
         category = contest_ops.save_category(edition, {
             "code": c.code, "name": c.name, "subforms": c.subforms, "max_students": c.max_students,

@@ -37,7 +37,8 @@ def sample_sheets(entries: int = 60, seed: int = 2026, number: int = demo.EDITIO
     category_rows = [[c["code"], c["name"], c["subforms"], c["max_students"], c["max_instructors"]]
                      for c in categories]
     division_rows = [[d["code"], d["name"]] for d in divisions]
-    rubric_rows = [[c["name"], name, points, text] for c in categories for name, points, text in demo.RUBRICS[c["code"]]]
+    rubric_rows = [[c["name"], name, points, text]
+                   for c in categories for name, points, text in demo.RUBRICS[c["code"]]]
     quota_rows = []
     for c in categories:
         for name, count in zip((lv[0] for lv in levels), demo.PRIMARY_COUNTS):
