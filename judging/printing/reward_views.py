@@ -19,7 +19,7 @@ import io
 import re
 from urllib.parse import quote
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
 from judging.contests.models import Edition
@@ -94,7 +94,10 @@ def rewards_page(edition_id: int):
         sheet = rewards.reward_sheet(final_snapshot(edition))
     except PrintingError as error:
         problem = str(error)
-    return render_template("printing/rewards.html", edition=edition, sheet=sheet, problem=problem)
+    # Sent here from a download with the reason flashed: the page does not say it twice.
+    flashed = problem is not None and any(message == problem for _, message in session.get("_flashes", []))
+    return render_template("printing/rewards.html", edition=edition, sheet=sheet, problem=problem,
+                           problem_flashed=flashed)
 
 
 @bp.route("/admin/editions/<int:edition_id>/rewards.xlsx")

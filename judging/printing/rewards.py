@@ -501,7 +501,7 @@ def _sign_cell():
 def _heading(sheet: RewardSheet, subtitle: str, st) -> list:
     return [Paragraph(markup(sheet.title), st["title"]), Spacer(0, 1.5 * mm),
             Paragraph(markup(subtitle), st["subtitle"]), Spacer(0, 1.5 * mm),
-            Paragraph(markup(sheet.info_line), st["info"]), Spacer(0, 1.5 * mm),
+            Paragraph(markup(sheet.info_line).replace("\u3000", "&nbsp;" * 3), st["info"]), Spacer(0, 1.5 * mm),
             Paragraph(markup(sheet.rule_note), st["note"]), Spacer(0, 3 * mm)]
 
 
