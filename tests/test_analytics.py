@@ -5,6 +5,7 @@ Pure arithmetic: no app, no database.
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from decimal import Decimal as D
 from fractions import Fraction
 
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from judging.results import analytics as calc
 from judging.results.analytics import (
     ResultRow,
     analyse_pool,
@@ -343,3 +345,17 @@ def test_near_boundary_properties(data, margin, rnd):
     assert set(report.near) <= set(wider.near)
     rnd.shuffle(data)
     assert near_boundary(data, margin=margin) == report
+
+
+def test_a_tie_straddling_a_quota_line_is_listed_at_that_line():
+    """Quota 2 for 一等奖: B and C tie at the line and both get 一等奖 (rule 5), so the levels alone
+    show no line between them; the quota cut does, with no gap, and both are listed even at margin 0."""
+    rows = [calc.ResultRow("A", Decimal("90.00"), 1, 1), calc.ResultRow("B", Decimal("85.00"), 2, 1),
+            calc.ResultRow("C", Decimal("85.00"), 2, 1), calc.ResultRow("D", Decimal("80.00"), 4, 2)]
+    by_levels = calc.near_boundary(rows, margin=Decimal(0))
+    assert [(b.upper_final, b.lower_final) for b in by_levels.boundaries] == [(Decimal(85), Decimal(80))]
+    assert not by_levels.near
+    by_quota = calc.near_boundary(rows, margin=Decimal(0), cuts=[(2, 1, 2), (4, 2, None)])
+    (line,) = by_quota.boundaries  # the cut after the last entry is no line
+    assert (line.upper_level, line.lower_level, line.gap) == (1, 2, Decimal(0))
+    assert sorted(n.entry_id for n in by_quota.near) == ["B", "C"]

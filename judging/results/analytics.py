@@ -366,11 +366,16 @@ def analyse_round(pools: Mapping[Hashable, Iterable[EntryScores]], include_unran
 
 # --------------------------------------------------------------------------- near a boundary
 def near_boundary(rows: Iterable[ResultRow], totals: Mapping[Hashable, Sequence[JudgeTotal]] | None = None,
-                  margin: Decimal = DEFAULT_MARGIN) -> BoundaryReport:
+                  margin: Decimal = DEFAULT_MARGIN,
+                  cuts: Sequence[tuple[int, int | None, int | None]] | None = None) -> BoundaryReport:
     """The prize boundaries of one pool and the entries within ``margin`` points of one.
 
     rows: the pool's results; rows without rank or final (not ranked) are ignored. totals: the
-    judges' totals per entry id, copied into the report for the organizer (missing: none)."""
+    judges' totals per entry id, copied into the report for the organizer (missing: none).
+    cuts: where the quotas put the boundaries, as (places above, level above, level below); when
+    given, these are the boundaries (so a tied block that straddles a quota line, and was all given
+    the higher prize, shows as a boundary with no gap), otherwise a boundary lies wherever two
+    neighbours' levels differ."""
     margin = Decimal(margin)
     if margin < 0:
         raise ValueError("margin must not be negative")
@@ -378,10 +383,17 @@ def near_boundary(rows: Iterable[ResultRow], totals: Mapping[Hashable, Sequence[
     ranked = sorted((r for r in rows if r.rank is not None and r.final is not None),
                     key=lambda r: (r.rank, -Decimal(r.final), _key(r.entry_id)))
     boundaries = []
-    for cut, (upper, lower) in enumerate(zip(ranked, ranked[1:]), start=1):
-        if upper.level != lower.level:
-            boundaries.append((cut, Boundary(upper.level, lower.level, Decimal(upper.final),
-                                                         Decimal(lower.final), upper.entry_id, lower.entry_id)))
+    if cuts is not None:
+        for cut, upper_level, lower_level in sorted(set(cuts), key=lambda c: c[0]):
+            if 0 < cut < len(ranked):
+                upper, lower = ranked[cut - 1], ranked[cut]
+                boundaries.append((cut, Boundary(upper_level, lower_level, Decimal(upper.final),
+                                                 Decimal(lower.final), upper.entry_id, lower.entry_id)))
+    else:
+        for cut, (upper, lower) in enumerate(zip(ranked, ranked[1:]), start=1):
+            if upper.level != lower.level:
+                boundaries.append((cut, Boundary(upper.level, lower.level, Decimal(upper.final),
+                                                 Decimal(lower.final), upper.entry_id, lower.entry_id)))
     near = []
     for cut, boundary in boundaries:  # ranked[:cut] lie above the boundary, ranked[cut:] below
         for i, row in enumerate(ranked):

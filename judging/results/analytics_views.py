@@ -15,6 +15,7 @@ ids get a per-chart prefix, so several charts on one page do not share ids.
 """
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from judging.registration.models import Entry
 from judging.results import analytics as calc
 from judging.results.blueprint import bp
 from judging.results.models import EntryResultRow, ResultSnapshot
+from judging.results.engine import cumulative_boundaries
 from judging.results.operations import load_round_scores
 from judging.scoring.progress import scoring_rounds
 
@@ -143,6 +145,21 @@ def _snapshot_rows(snapshot: ResultSnapshot) -> dict[tuple[int, int], list]:
     return pools
 
 
+def _quota_cuts(snapshot: ResultSnapshot, key: tuple[int, int], ranked: int) -> list[tuple]:
+    """Where the pool's quotas (as the snapshot was computed with them) draw the prize lines:
+    [(places above, level above, level below)], the last line's level below being None."""
+    rule = json.loads(snapshot.settings_json or "{}").get("pools", {}).get(f"{key[0]}-{key[1]}")
+    if not rule:
+        return []
+    quotas = [(int(level), Decimal(value)) for level, value in rule.get("quotas", [])]
+    bounds = cumulative_boundaries(ranked, rule.get("quota_mode", "count"), quotas)
+    cuts = []
+    for i, (level, cumulative) in enumerate(bounds):
+        below = bounds[i + 1][0] if i + 1 < len(bounds) else None
+        cuts.append((cumulative, level, below))
+    return cuts
+
+
 def build_page(edition: Edition, rnd: Round, margin: Decimal, charts: bool = True) -> dict:
     pools = load_round_scores(rnd)
     result = calc.analyse_round({key: pool.entries for key, pool in pools.items()})
@@ -178,7 +195,8 @@ def build_page(edition: Edition, rnd: Round, margin: Decimal, charts: bool = Tru
             # Boundaries follow the prize by quota (what the scores decide), not an organizer's override.
             report = calc.near_boundary(
                 [calc.ResultRow(r.entry_id, r.final, r.rank, r.quota_level) for r in rows],
-                {e.entry_id: e.totals for e in pools[key].entries}, margin)
+                {e.entry_id: e.totals for e in pools[key].entries}, margin,
+                cuts=_quota_cuts(snapshot, key, sum(r.rank is not None for r in rows)))
             view.ranked = sum(r.rank is not None for r in rows)
             for boundary, items in report.near_by_boundary():
                 group = BoundaryGroup(boundary, level_name(boundary.upper_level), level_name(boundary.lower_level), [])
