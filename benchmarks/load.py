@@ -13,7 +13,10 @@ http.client, loopback only):
           corrects 10 % of his scores (a second version).
   stress  the same judges score every entry of 终评 with no pause at all, correct 10 %, and send
           5 % of acknowledged submissions once more under the same key (a lost answer).
-          With --crash the server's whole process group gets SIGKILL after a third of the
+          Halfway through, `flask --app wsgi backup` runs in a process of its own; the copy is then
+          checked (SQLite: integrity_check; PostgreSQL: restored into a throwaway database) for
+          consistency (benchmarks/loadlib.consistency_faults).
+          With --crash, instead, the server's whole process group gets SIGKILL after a third of the
           submissions were acknowledged and is started again; clients resend what went unanswered.
 
 Clients resend the SAME idempotency key on no answer, 5xx or 429 (backoff 0.2 s doubling to 2 s,
@@ -32,6 +35,11 @@ phase duration. The client threads run on the same 2 cores as the server.
     .venv/bin/python benchmarks/load.py                      # SQLite and PostgreSQL, 60 judges
     .venv/bin/python benchmarks/load.py --db sqlite --quick  # a few seconds: 12 judges, 6 entries each
     .venv/bin/python benchmarks/load.py --crash              # stress phase with a SIGKILL in the middle
+    .venv/bin/python benchmarks/load.py --db sqlite --server waitress   # one process, 8 threads (Windows PC)
+
+Each phase also reports the CPU seconds of the app server, of PostgreSQL's backends for this database,
+of the client threads and of every other process on the machine (from /proc): on a shared machine
+"app+database CPU per request" is the number that does not depend on the neighbours.
 
 The last line is `lost=<n> doubled=<n> errors=<n>` summed over every database and phase.
 """
@@ -41,6 +49,7 @@ import argparse
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,6 +83,51 @@ def pg_drop(admin_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def backup_now(server: loadlib.AppServer, out: Path) -> dict:
+    """`flask --app wsgi backup OUT` in a process of its own, with the server's settings, while judges write."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "backup", str(out)], cwd=loadlib.ROOT,
+                          env=server.env, capture_output=True, text=True)
+    return {"seconds": time.perf_counter() - started, "returncode": proc.returncode,
+            "output": (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]}
+
+
+def check_backup(kind: str, out: Path, server: loadlib.AppServer, args, hooked: dict) -> str:
+    """The copy taken mid-load: intact, consistent, and holding what was acknowledged before it began."""
+    if not hooked or "result" not in hooked:
+        return f"backup during the load: not taken ({hooked.get('error', 'too few submissions')})"
+    result = hooked["result"]
+    if result["returncode"] != 0:
+        return f"backup during the load FAILED: {result['output'][0]}"
+    pg_name = None
+    try:
+        if kind == "sqlite":
+            con = sqlite3.connect(out)
+            check = con.execute("PRAGMA integrity_check").fetchone()[0]
+            con.close()
+            url = f"sqlite:///{out}"
+        else:
+            url, pg_name = pg_create(args.pg)
+            env = dict(server.env, DATABASE_URL=url)
+            restored = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "restore", str(out), "--yes"],
+                                      cwd=loadlib.ROOT, env=env, capture_output=True, text=True)
+            check = "pg_restore ok" if restored.returncode == 0 else restored.stderr.strip()[-300:]
+        faults = loadlib.consistency_faults(url)
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT count(*) FROM score_history")).scalar_one()
+        engine.dispose()
+    finally:
+        if pg_name:
+            pg_drop(args.pg, pg_name)
+    size = out.stat().st_size / 1024 / 1024
+    return (f"backup during the stress phase: {result['seconds']:.1f} s for the command, {size:.1f} MB, {check}, "
+            f"{len(faults)} consistency faults, {rows} history rows (acknowledged before it began: "
+            f"{hooked['acked_before']} of this phase, after it ended: {hooked['acked_after']})")
+
+
 def run_database(kind: str, args, workdir: Path) -> tuple[list[dict], loadlib.Verdict, str]:
     """One database: build, seed, serve, drive both phases, verify. Returns (phase rows, verdict, notes)."""
     instance = workdir / kind
@@ -101,8 +155,9 @@ def run_database(kind: str, args, workdir: Path) -> tuple[list[dict], loadlib.Ve
         notes.append(f"built and seeded in {time.perf_counter() - t0:.1f} s: {len(plan.judges)} judges, "
                      f"{plan.entries} entries, {plan.submissions_per_round} assignments per round")
 
-        server = loadlib.AppServer(url, instance, workers=args.workers)
-        notes.append(f"gunicorn {args.workers} workers up in {server.start():.1f} s on 127.0.0.1:{server.port}")
+        server = loadlib.AppServer(url, instance, workers=args.workers, kind=args.server, threads=args.threads)
+        what = f"waitress {args.threads} threads" if args.server == "waitress" else f"gunicorn {args.workers} workers"
+        notes.append(f"{what} up in {server.start():.1f} s on 127.0.0.1:{server.port}")
         meter = loadlib.CpuMeter(server, database_tag=pg_name)
         if hasattr(os, "getloadavg"):
             notes.append("load average before the run %.2f %.2f %.2f" % os.getloadavg())
@@ -114,10 +169,15 @@ def run_database(kind: str, args, workdir: Path) -> tuple[list[dict], loadlib.Ve
                 edit_share=0.1, seed=args.seed, meter=meter)
             results.append(paced)
             crash_after = plan.submissions_per_round // 3 if args.crash else None
+            copy = instance / ("during-load" + (".sqlite3" if kind == "sqlite" else ".dump"))
             stress, _ = loadlib.run_phase(
                 server, plan, clients, "stress" + ("+crash" if args.crash else ""), plan.rounds["stress"],
-                pause=0.0, edit_share=0.1, resend_share=0.05, crash_after_acks=crash_after, seed=args.seed + 1, meter=meter)
+                pause=0.0, edit_share=0.1, resend_share=0.05, crash_after_acks=crash_after, seed=args.seed + 1,
+                meter=meter, hook_after_acks=None if args.crash else plan.submissions_per_round // 2,
+                hook=None if args.crash else (lambda: backup_now(server, copy)))
             results.append(stress)
+            if not args.crash:
+                notes.append(check_backup(kind, copy, server, args, stress.hook_result))
             if stress.crash:
                 notes.append(f"SIGKILL after {stress.crash['acked_before']} acknowledged submissions "
                              f"({stress.crash['at']:.1f} s into the phase); restarted in "
@@ -173,7 +233,10 @@ def main(argv=None) -> int:
     parser.add_argument("--judges", type=int, default=60)
     parser.add_argument("--entries-per-judge", type=int, default=30)
     parser.add_argument("--per-entry", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--server", choices=["gunicorn", "waitress"], default="gunicorn",
+                        help="waitress: one process with --threads threads, as on a Windows PC")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--pause", type=float, default=2.0, help="mean think time per entry at speed 1 (s)")
     parser.add_argument("--speed", type=float, default=1.0, help="divide every pause by this")
     parser.add_argument("--crash", action="store_true", help="SIGKILL the server mid-stress and restart it")
@@ -182,13 +245,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.judges, args.entries_per_judge, args.workers, args.speed = 12, 6, 2, 20.0
-    why_not = loadlib.gunicorn_available()
+    why_not = loadlib.gunicorn_available() if args.server == "gunicorn" else None
     if why_not:
         print(why_not)
         return 2
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(f"{args.judges} judges x {args.entries_per_judge} entries, {args.per_entry} judges per entry, "
-          f"gunicorn --workers {args.workers}, pause {args.pause / args.speed:.2f} s mean, "
+          + (f"waitress --threads {args.threads}" if args.server == "waitress" else f"gunicorn --workers {args.workers}")
+          + f", pause {args.pause / args.speed:.2f} s mean, "
           f"{os.cpu_count()} CPUs", flush=True)
     totals = loadlib.Verdict()
     workdir = Path(tempfile.mkdtemp(prefix="judging-load-"))

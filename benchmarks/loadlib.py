@@ -66,7 +66,8 @@ def seed(judges: int = 60, entries_per_judge: int = 30, per_entry: int = 5, pass
     from judging.contests.demo import load_demo
     from judging.contests.models import Edition
     from judging.core.models import School, User
-    from judging.core.security import hash_password
+    from argon2 import PasswordHasher
+
     from judging.extensions import db
     from judging.registration.models import Entry
     from judging.scoring.models import Assignment, Panel, PanelJudge
@@ -83,7 +84,9 @@ def seed(judges: int = 60, entries_per_judge: int = 30, per_entry: int = 5, pass
         rnd.enabled = True
         rnd.locked = False
     school = db.session.scalar(select(School).order_by(School.id))
-    password_hash = hash_password(password)  # one hash for all: seeding 60 accounts stays quick
+    # One hash for all accounts, made with the server's own argon2 parameters (not the test suite's
+    # cheap ones), so a login costs one verification and no rehash write, as in production.
+    password_hash = PasswordHasher().hash(password)
 
     users = [User(username=f"{USERNAME_PREFIX}{i + 1:03d}", display_name=f"压测评委{i + 1}", role="judge",
                   affiliation="压力测试", password_hash=password_hash) for i in range(judges)]
@@ -165,10 +168,14 @@ def free_port() -> int:
 
 
 class AppServer:
-    """gunicorn serving wsgi:app on loopback, in a process group of its own."""
+    """gunicorn (or waitress, what a Windows PC runs) serving wsgi:app on loopback, in a process group
+    of its own."""
 
     def __init__(self, database_url: str, instance_dir: Path, workers: int = 4, port: int | None = None,
-                 secret_key: str = "load-test-secret", extra_env: dict | None = None):
+                 secret_key: str = "load-test-secret", extra_env: dict | None = None, kind: str = "gunicorn",
+                 threads: int = 8):
+        self.kind = kind          # gunicorn (workers processes) or waitress (one process, `threads` threads)
+        self.threads = threads
         self.database_url = database_url
         self.instance_dir = Path(instance_dir)
         self.workers = workers
@@ -194,16 +201,21 @@ class AppServer:
         self.instance_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         log = open(self.log_path, "ab")
+        if self.kind == "waitress":
+            command = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{self.port}",
+                       f"--threads={self.threads}", "wsgi:app"]
+        else:
+            command = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind",
+                       f"127.0.0.1:{self.port}", "--timeout", "60", "--graceful-timeout", "5", "--log-level",
+                       "warning", "wsgi:app"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.starts += 1
         deadline = started + timeout
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.kind} exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 conn = http.client.HTTPConnection(*self.base, timeout=2)
                 conn.request("GET", "/login")
@@ -215,7 +227,7 @@ class AppServer:
                 pass
             time.sleep(0.1)
         self.kill()
-        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.kind} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
 
     def kill(self) -> None:
         """SIGKILL the whole process group: master and every worker, mid-request, no clean-up."""
@@ -550,12 +562,14 @@ class PhaseResult:
     cpu: dict = field(default_factory=dict)      # CPU seconds: server, database, client, others, busy
     started: float = 0.0
     logins_done: float = 0.0                     # seconds into the phase when the last judge had logged in
+    hook_result: dict = field(default_factory=dict)
 
 
 def run_phase(server: AppServer, plan: Plan, clients: dict[str, JudgeClient] | None, name: str, round_id: int,
               pause: float = 0.0, arrival_spread: float = 0.0, edit_share: float = 0.1, resend_share: float = 0.0,
               crash_after_acks: int | None = None, crash_downtime: float = 0.5, retry_window: float = 60.0,
-              seed: int = 1, meter: CpuMeter | None = None) -> tuple[PhaseResult, dict[str, JudgeClient]]:
+              seed: int = 1, meter: CpuMeter | None = None, hook_after_acks: int | None = None,
+              hook=None) -> tuple[PhaseResult, dict[str, JudgeClient]]:
     """Every judge scores all his entries of `round_id` in its own thread.
 
     pause: mean think time per entry in seconds (uniform 0.5x..1.5x); 0 = stress.
@@ -564,6 +578,8 @@ def run_phase(server: AppServer, plan: Plan, clients: dict[str, JudgeClient] | N
     resend_share: this share of acknowledged submissions is sent once more with its key (a lost answer).
     crash_after_acks: SIGKILL the server's process group once this many submissions were acknowledged,
     wait crash_downtime seconds, start it again on the same port; clients resend what was unanswered.
+    hook: called (in a thread of its own, while the judges go on) once hook_after_acks submissions were
+    acknowledged, e.g. a backup taken mid-load; its return value lands in PhaseResult.hook_result.
     """
     ledger = Ledger()
     rng = random.Random(seed)
@@ -607,6 +623,19 @@ def run_phase(server: AppServer, plan: Plan, clients: dict[str, JudgeClient] | N
             with ledger.lock:
                 faults.append(f"{client.username}: {type(exc).__name__}: {exc}")
 
+    hooked: dict = {}
+
+    def hooker() -> None:
+        while not stop_watch.is_set() and ledger.acked < hook_after_acks:
+            time.sleep(0.005)
+        if ledger.acked >= hook_after_acks:
+            hooked["acked_before"] = ledger.acked
+            try:
+                hooked["result"] = hook()
+            except Exception as exc:
+                hooked["error"] = f"{type(exc).__name__}: {exc}"
+            hooked["acked_after"] = ledger.acked
+
     def crasher() -> None:
         while not stop_watch.is_set():
             if ledger.acked >= crash_after_acks:
@@ -626,6 +655,10 @@ def run_phase(server: AppServer, plan: Plan, clients: dict[str, JudgeClient] | N
     if crash_after_acks is not None:
         watcher = threading.Thread(target=crasher, daemon=True)
         watcher.start()
+    hook_thread = None
+    if hook is not None:
+        hook_thread = threading.Thread(target=hooker, daemon=True)
+        hook_thread.start()
     for t in threads:
         t.start()
     for t in threads:
@@ -633,12 +666,14 @@ def run_phase(server: AppServer, plan: Plan, clients: dict[str, JudgeClient] | N
     stop_watch.set()
     if watcher is not None:
         watcher.join()
+    if hook_thread is not None:
+        hook_thread.join()
     seconds = time.perf_counter() - started
     cpu = CpuMeter.difference(before, meter.snapshot()) if meter and not crash else {}
     result = PhaseResult(name=name, seconds=seconds, samples=ledger.samples, sent=ledger.sent,
                          duplicate_answers=ledger.duplicate_answers, connection_errors=ledger.connection_errors,
                          retries=ledger.retries, crash=crash, client_faults=faults, cpu=cpu, started=started,
-                         logins_done=(max(logged_in) - started) if logged_in else 0.0)
+                         logins_done=(max(logged_in) - started) if logged_in else 0.0, hook_result=hooked)
     return result, clients
 
 
@@ -760,6 +795,38 @@ def verify(results: list[PhaseResult]) -> Verdict:
                 verdict.doubled += 1
                 verdict.details.append(f"resent key {key} was written again ({status}), not replayed")
     return verdict
+
+
+def consistency_faults(url: str) -> list[str]:
+    """A consistent database (e.g. a backup copy): every current score has exactly its versions 1..n in
+    the history, its total is the newest history row's, all its criterion rows are there; no history
+    row without its current score. Any SQLAlchemy URL; an empty list means consistent."""
+    from sqlalchemy import create_engine, text
+
+    checks = [
+        ("score {0}: version {1}, {2} history rows up to v{3}",
+         "SELECT s.id, s.version, count(h.id), max(h.version) FROM score s LEFT JOIN score_history h "
+         "ON h.round_id = s.round_id AND h.entry_id = s.entry_id AND h.judge_id = s.judge_id "
+         "GROUP BY s.id, s.version HAVING count(h.id) <> s.version OR max(h.version) <> s.version"),
+        ("score {0}: total {1} but the newest history row says {2}",
+         "SELECT s.id, s.total, h.total FROM score s JOIN score_history h ON h.round_id = s.round_id "
+         "AND h.entry_id = s.entry_id AND h.judge_id = s.judge_id AND h.version = s.version "
+         "WHERE h.total <> s.total"),
+        ("score {0}: {1} criterion rows, its rubric has {2}",
+         "SELECT s.id, count(c.id), (SELECT count(*) FROM criterion k WHERE k.category_id = e.category_id) "
+         "FROM score s JOIN entry e ON e.id = s.entry_id LEFT JOIN criterion_score c ON c.score_id = s.id "
+         "WHERE s.status = 'submitted' GROUP BY s.id, e.category_id "
+         "HAVING count(c.id) <> (SELECT count(*) FROM criterion k WHERE k.category_id = e.category_id)"),
+        ("history of (round {0}, entry {1}, judge {2}) without its current score",
+         "SELECT h.round_id, h.entry_id, h.judge_id FROM score_history h LEFT JOIN score s "
+         "ON h.round_id = s.round_id AND h.entry_id = s.entry_id AND h.judge_id = s.judge_id WHERE s.id IS NULL"),
+    ]
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [message.format(*row) for message, sql in checks for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
 
 
 # --- Reporting -------------------------------------------------------------------------------------

@@ -58,30 +58,7 @@ def _counts(url: str) -> dict[str, int]:
 
 
 def _consistency_faults(url: str) -> list[str]:
-    """A consistent copy: every current score has exactly its versions 1..n in the history, its total is
-    the newest history row's, its criterion rows are all there; no history without its score."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            faults = [f"score {r[0]}: version {r[1]}, history {r[2]} rows up to v{r[3]}" for r in conn.execute(text(
-                "SELECT s.id, s.version, count(h.id), max(h.version) FROM score s LEFT JOIN score_history h "
-                "ON h.round_id = s.round_id AND h.entry_id = s.entry_id AND h.judge_id = s.judge_id "
-                "GROUP BY s.id, s.version HAVING count(h.id) <> s.version OR max(h.version) <> s.version"))]
-            faults += [f"score {r[0]}: total {r[1]} but newest history {r[2]}" for r in conn.execute(text(
-                "SELECT s.id, s.total, h.total FROM score s JOIN score_history h ON h.round_id = s.round_id "
-                "AND h.entry_id = s.entry_id AND h.judge_id = s.judge_id AND h.version = s.version "
-                "WHERE h.total <> s.total"))]
-            faults += [f"score {r[0]}: {r[1]} criterion rows" for r in conn.execute(text(
-                "SELECT s.id, count(c.id) FROM score s JOIN entry e ON e.id = s.entry_id "
-                "LEFT JOIN criterion_score c ON c.score_id = s.id GROUP BY s.id "
-                "HAVING count(c.id) <> (SELECT count(*) FROM criterion k WHERE k.category_id = min(e.category_id))"))]
-            faults += [f"history of ({r[0]}, {r[1]}, {r[2]}) without a score" for r in conn.execute(text(
-                "SELECT h.round_id, h.entry_id, h.judge_id FROM score_history h LEFT JOIN score s "
-                "ON h.round_id = s.round_id AND h.entry_id = s.entry_id AND h.judge_id = s.judge_id "
-                "WHERE s.id IS NULL"))]
-            return faults
-    finally:
-        engine.dispose()
+    return loadlib.consistency_faults(url)
 
 
 class Writer(threading.Thread):

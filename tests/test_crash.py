@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(loadlib.gunicorn_available() is not None,
 
 
 def test_sigkill_mid_run_loses_and_doubles_nothing(app, db, database_url, tmp_path):
-    plan = loadlib.seed(judges=10, entries_per_judge=12, per_entry=5)
+    plan = loadlib.seed(judges=8, entries_per_judge=10, per_entry=5)
     server = loadlib.AppServer(database_url, tmp_path / "server", workers=2)
     server.start()
     try:
