@@ -316,6 +316,11 @@ def test_a_text_too_long_for_any_size_is_refused_in_chinese(cjk_fonts, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_empty_body_is_refused(cjk_fonts):
+    with pytest.raises(CertificateLayoutError, match="证书 N1（王彧）的正文为空"):
+        CertificateRenderer(cjk_fonts).layout(CertificateData("student", " \n ", "N1", "王彧"))
+
+
 def test_line_breaking_keeps_punctuation_rules_and_loses_nothing(cjk_fonts):
     metrics = cert._Metrics(cjk_fonts.regular)
     rng = random.Random(7)

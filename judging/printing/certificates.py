@@ -126,10 +126,10 @@ class PrintSettings:
 class CertificateLayoutError(ValueError):
     """A text does not fit its box even at the smallest allowed size."""
 
-    def __init__(self, where: str, part: str, floor: float):
+    def __init__(self, where: str, part: str, floor: float, message: str | None = None):
         self.where, self.part, self.floor = where, part, floor
-        super().__init__(f"{where}的{part}太长：缩小到 {floor:g} 磅仍排不下，为避免文字被截断或重叠，本次未生成证书。"
-                         f"请缩短{_SHORTEN.get(part, part)}后再打印。")
+        super().__init__(message or f"{where}的{part}太长：缩小到 {floor:g} 磅仍排不下，为避免文字被截断或重叠，"
+                                    f"本次未生成证书。请缩短{_SHORTEN.get(part, part)}后再打印。")
 
 
 _SHORTEN = {"正文": "作品名称、姓名或证书正文（集体作品也可每位学生各发一张）", "落款": "落款单位",
@@ -440,7 +440,8 @@ class CertificateRenderer:
         settings = self.settings
         body = self._body_paragraphs(item)
         if not body:
-            raise ValueError(f"{item.where}的正文为空，请在证书设置中填写证书正文。")
+            raise CertificateLayoutError(item.where, "正文", settings.body_min_size,
+                                         f"{item.where}的正文为空，请在证书设置中填写证书正文。")
         fitted = fit(body, BODY_BOX.width, BODY_BOX.height, settings.body_max_size, settings.body_min_size,
                      BODY_LEADING)
         if fitted is None:
