@@ -529,10 +529,11 @@ def test_downloads(db, org_client, scored):
     assert index.status_code == 200 and edition.title in index.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("role,expected", [("coordinator", 403), ("judge", 403)])
+@pytest.mark.parametrize("role,expected", [("coordinator", 403), ("judge", 403), (None, 302)])
 def test_other_roles_are_refused(db, client, make_user, scored, role, expected):
     edition, _, _ = scored
-    login(client, make_user(role))
+    if role:
+        login(client, make_user(role))
     for url in ("/admin/exchange/", "/admin/exchange/import", f"/admin/exchange/editions/{edition.id}/workbook.xlsx",
                 f"/admin/exchange/editions/{edition.id}/results.xlsx"):
         assert client.get(url).status_code == expected, url
@@ -582,3 +583,44 @@ def test_usernames_name_judges_and_a_taken_one_is_replaced(db, make_user):
     scorer = db.session.scalar(select(User).join(Score, Score.judge_id == User.id)
                                .where(Score.total == Decimal("75.5")))
     assert scorer.username == "sunpw"
+
+
+def test_advancement_and_prize_overrides_come_back(db, scored, organizer):
+    from judging.results.operations import set_override
+    from judging.scoring.models import Advancement
+
+    edition, es, _ = scored
+    final = ops.deciding_round(edition)
+    prelim = next(r for r in edition.rounds if r.kind == "preliminary")
+    for name in "ABCDFGHI":  # E and J were not advanced into 终评
+        db.session.add(Advancement(round_id=final.id, entry_id=es[name].id, from_round_id=prelim.id))
+    set_override(final, es["C"], 1, "现场答辩表现突出", organizer)
+    set_override(final, es["B"], None, "作品与往届雷同", organizer)
+    db.session.commit()
+    first = ops.export_edition(edition)
+    values = wb.sheet_values(first)
+    header = values["作品"][0]
+    assert header[-3:] == ["晋级终评", "奖项调整", "调整理由"]
+    rows = {r[0]: r for r in values["作品"][1:]}
+    assert rows[es["C"].code][-3:] == ["是", "一等奖", "现场答辩表现突出"]
+    assert rows[es["B"].code][-2:] == ["不获奖", "作品与往届雷同"] and rows[es["E"].code][-3] == "否"
+    before = _results(db, edition)
+    assert es["E"].code not in before and before[es["C"].code][2] == 1 and before[es["B"].code][2] is None
+    imported = ops.import_workbook(_renumber(first, 21), "x.xlsx")
+    db.session.commit()
+    a, b = _without_number(values), _without_number(wb.sheet_values(ops.export_edition(imported)))
+    assert a == b, repr(_diff(a, b))
+    assert _results(db, imported) == before
+
+
+def test_override_and_advancement_faults(db):
+    sheets = minimal_sheets()
+    sheets["作品"][0] += ["晋级终评", "奖项调整", "调整理由"]
+    sheets["作品"][1] += ["也许", "特等奖", "理由"]
+    sheets["作品"][2] += ["是", "一等奖", None]
+    sheets["作品"][3] += ["否", "二等奖", "很好"]  # disqualified: cannot win
+    faults = _faults(sheets)
+    assert _has(faults, "作品", 2, "晋级终评", "无法识别")
+    assert _has(faults, "作品", 2, "奖项调整", "没有奖项「特等奖」")
+    assert _has(faults, "作品", 3, "调整理由", "必须填写书面理由")
+    assert _has(faults, "作品", 4, "奖项调整", "不能获奖")

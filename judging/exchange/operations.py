@@ -38,8 +38,9 @@ Decisions (the issue asked for them to be written down):
   类别 limits and 作品形式, the levels' certificate flag and 优秀组织奖 points, the schools' parent,
   the entries' 作品形式/性别/年级/班级/视频链接/审核意见, the judges' 用户名 and the scores' 评语.
   获奖最低分 of 大赛 applies to every pool of 奖项名额; a 获奖最低分 column there overrides it per pool.
-- Not in the workbook: attachments (files), check-in, 初评 scores and advancement, prize overrides,
-  declared conflicts, result snapshots and publication, the audit log.
+- Not in the workbook: attachments (files), check-in, 初评 panels and scores, declared conflicts,
+  result snapshots and publication (compute again: the same scores and settings give the same
+  results), the audit log, the certificate seal and border images.
 """
 from __future__ import annotations
 
@@ -275,6 +276,8 @@ class EntryPlan:
     remark: str | None
     sequence: int | None = None
     assigned_code: bool = False  # the code was blank and assigned by the pattern
+    advanced: bool = False  # advanced into the deciding round (晋级终评)
+    override: tuple[LevelPlan | None, str] | None = None  # the organizer's prize decision and its reason
 
 
 @dataclass(eq=False)
@@ -1020,6 +1023,12 @@ class _Planner:
             if subform and len(subform) > 40:
                 self.add(sheet, n, h["subform"], "作品形式最多40个字")
             remark = row.get("remark") or None
+            advanced = False
+            if row.get("advanced"):
+                advanced = wb.parse_bool(row.get("advanced"))
+                if advanced is None:
+                    self.add(sheet, n, h["advanced"], f"「{row.get('advanced')}」无法识别，请填写“是”或“否”")
+            override = self._override(sheet, n, h, row, status)
             if len(self.faults.items) > before or category is None or division is None or school is None:
                 if code:  # the 评分 sheet is still checked against what is known of it
                     self.faulty_entries.setdefault(wb.key(code), SimpleNamespace(
@@ -1036,10 +1045,34 @@ class _Planner:
                                                       f"这里有{len(instructors)}名（照样导入）")
             students = [StudentPlan(name, genders[i] or None, grades[i], classes[i]) for i, name in enumerate(names)]
             entries.append(EntryPlan(n, code, title, category, division, school, students, instructors, description,
-                                     status, subform, video_url, remark))
+                                     status, subform, video_url, remark, advanced=bool(advanced), override=override))
         self.plan.entries = entries
         if not self.faults.items:
             self._allocate_codes(entries, sheet)
+
+    def _override(self, sheet, n, h, row, status):
+        """奖项调整 and 调整理由: (level or None for 不获奖, reason), None without an adjustment."""
+        text, reason = row.get("override"), row.get("override_reason")
+        if not text:
+            if reason:
+                self.add(sheet, n, h["override"], "填了调整理由，却没有填调整后的奖项（或“不获奖”）")
+            return None
+        level = None
+        if wb.key(text) not in ("不获奖", "无", "无奖项", "取消奖项"):
+            level = self.levels.get(wb.key(text))
+            if level is None and not self.plan.levels and text in contest_ops.DEFAULT_LEVEL_NAMES:
+                level = LevelPlan(name=text)  # the edition keeps the default levels
+            if level is None:
+                names = "、".join(level.name for level in self.plan.levels) or "（没有设置奖项）"
+                self.add(sheet, n, h["override"], f"没有奖项「{text}」：应为{names}，或“不获奖”")
+                return None
+            if status != "approved":
+                self.add(sheet, n, h["override"], "未通过资格审查或已取消资格的作品不能获奖")
+                return None
+        if not reason:
+            self.add(sheet, n, h["override_reason"], "调整奖项必须填写书面理由")
+            return None
+        return level, reason
 
     def _per_student(self, sheet, n, column, text, count, label, read, example) -> list[str]:
         values = wb.split_aligned(text)
@@ -1364,6 +1397,7 @@ def apply_import(plan: WorkbookPlan, user: User | None = None) -> Edition:
         panels = _apply_panels(plan, edition, rnd, judges, user)
         entries = _apply_entries(plan, edition, schools, user)
         counts = _apply_scores(plan, edition, rnd, panels, entries, judges, user)
+        counts.update(_apply_round_decisions(plan, edition, rnd, entries, user))
     except (contest_ops.SetupError, panel_ops.PanelError, ValueError) as error:
         raise WorkbookError([Fault(f"导入失败：{error}")]) from error
     db.session.flush()
@@ -1515,6 +1549,38 @@ def _apply_entries(plan: WorkbookPlan, edition: Edition, schools: dict[int, Scho
     return {id(e): entry_id for e, entry_id in zip(plan.entries, ids)}
 
 
+def _apply_round_decisions(plan: WorkbookPlan, edition: Edition, rnd: Round, entries: dict[int, int],
+                           user: User | None) -> dict[str, int]:
+    """Entries advanced into the deciding round (from 初评) and the organizer's prize overrides there, as
+    results.operations writes them (set_override needs a user; the command line has none)."""
+    from judging.results.models import PrizeOverride
+    from judging.scoring.models import Advancement
+
+    user_id = getattr(user, "id", None)
+    now = utcnow()
+    advanced = [e for e in plan.entries if e.advanced]
+    if advanced:
+        source = next((r for r in edition.rounds if r.kind == "preliminary"), None) or rnd
+        db.session.execute(insert(Advancement), [
+            {"round_id": rnd.id, "entry_id": entries[id(e)], "from_round_id": source.id, "created_by_id": user_id,
+             "created_at": now} for e in advanced])
+        audit.record("entries_advanced", rnd, edition_id=edition.id, user=user,
+                     after={"round_id": rnd.id, "count": len(advanced), "file": plan.filename},
+                     summary=f"导入竞赛数据包：{len(advanced)}件作品晋级{rnd.name}")
+    positions = {level.name: level.position for level in edition.prize_levels}
+    overridden = [e for e in plan.entries if e.override is not None]
+    for e in overridden:
+        level, reason = e.override
+        position = positions[level.name] if level is not None else None
+        db.session.add(PrizeOverride(round_id=rnd.id, entry_id=entries[id(e)], level_position=position, reason=reason,
+                                     created_by_id=user_id, created_at=now))
+        audit.record("prize_overridden", object_type="entry", object_id=entries[id(e)], edition_id=edition.id,
+                     user=user, after={"round_id": rnd.id, "level": position, "reason": reason},
+                     summary=f"{rnd.name}：作品{e.code}奖项调整为{level.name if level else '不获奖'}（理由：{reason}）"
+                             "（导入竞赛数据包）")
+    return {"advanced": len(advanced), "overrides": len(overridden)}
+
+
 def _apply_scores(plan: WorkbookPlan, edition: Edition, rnd: Round, panels: dict[tuple[str, str], Panel],
                   entries: dict[int, int], judges: dict[int, User], user: User | None) -> dict[str, int]:
     """Assignments for every (entry, judge) row of 评分; a submitted score with its criterion rows and
@@ -1647,14 +1713,30 @@ def edition_sheets(edition: Edition) -> list[wb.OutSheet]:
                                 e.code))
     category_by_id = {c.id: c for c in categories}
     division_by_id = {d.id: d for d in divisions}
+    from judging.results.models import PrizeOverride
+    from judging.scoring.models import Advancement
+
+    advanced = set(db.session.scalars(select(Advancement.entry_id).where(Advancement.round_id == rnd.id)))
+    overrides = {o.entry_id: o for o in db.session.scalars(
+        select(PrizeOverride).where(PrizeOverride.round_id == rnd.id))}
+    level_name = {level.position: level.name for level in levels}
     entry_rows = []
     for e in entries:
+        extra = []
+        if advanced:
+            extra.append(wb.bool_cell(e.id in advanced))
+        if overrides:
+            o = overrides.get(e.id)
+            extra += [None, None] if o is None else [
+                level_name.get(o.level_position, "不获奖") if o.level_position is not None else "不获奖", o.reason]
         entry_rows.append([
             e.code, e.title, category_by_id[e.category_id].name, division_by_id[e.division_id].name, e.school.name,
             "、".join(s.name for s in e.students), "、".join(i.name for i in e.instructors), e.description,
             STATUS_LABELS.get(e.status, e.status), e.subform,
             _compress([s.gender or "" for s in e.students]), _compress([s.grade or "" for s in e.students]),
-            _compress([s.class_name or "" for s in e.students]), e.video_url, e.review_remark])
+            _compress([s.class_name or "" for s in e.students]), e.video_url, e.review_remark, *extra])
+    entry_keys = {c.key for c in wb.ENTRY_SPEC.columns} - ({"advanced"} if not advanced else set()) - (
+        {"override", "override_reason"} if not overrides else set())
 
     # 评委: the members of the deciding round's panels, and any judge assigned there besides
     panels = list(db.session.scalars(select(Panel).where(Panel.round_id == rnd.id)
@@ -1744,7 +1826,7 @@ def edition_sheets(edition: Edition) -> list[wb.OutSheet]:
         wb.OutSheet(wb.QUOTAS, quota_headers, quota_rows),
         wb.OutSheet(wb.REWARDS, cols(wb.REWARD_SPEC), reward_rows),
         wb.OutSheet(wb.SCHOOLS, cols(wb.SCHOOL_SPEC), school_rows, {0: 28, 3: 28}),
-        wb.OutSheet(wb.ENTRIES, cols(wb.ENTRY_SPEC), entry_rows, {0: 14, 1: 30, 4: 24, 5: 20, 7: 40}),
+        wb.OutSheet(wb.ENTRIES, cols(wb.ENTRY_SPEC, entry_keys), entry_rows, {0: 14, 1: 30, 4: 24, 5: 20, 7: 40}),
         wb.OutSheet(wb.JUDGES, cols(wb.JUDGE_SPEC), judge_rows, {1: 24}),
         wb.OutSheet(wb.SCORES, [wb.SCORE_CODE, wb.SCORE_JUDGE, *criterion_names, wb.SCORE_COMMENT], score_rows,
                     {0: 14, 1: 16, len(criterion_names) + 2: 30}),

@@ -102,6 +102,10 @@ ENTRY_SPEC = SheetSpec(ENTRIES, (
     Column("class_name", "班级", aliases=("班别",)),
     Column("video_url", "视频链接", aliases=("视频",)),
     Column("remark", "审核意见", aliases=("取消资格原因",)),
+    # Written only when the deciding round has them: entries advanced into it, the organizer's prize overrides
+    Column("advanced", "晋级终评", aliases=("进入终评",)),
+    Column("override", "奖项调整", aliases=("调整奖项",)),
+    Column("override_reason", "调整理由", aliases=("调整原因",)),
 ))
 JUDGE_SPEC = SheetSpec(JUDGES, (
     Column("name", "姓名", required=True, aliases=("评委", "评委姓名")),
@@ -116,7 +120,7 @@ SCORE_FIXED = (SCORE_CODE, SCORE_JUDGE, SCORE_COMMENT)
 SPECS = {EDITION: EDITION_SPEC, CATEGORIES: CATEGORY_SPEC, DIVISIONS: DIVISION_SPEC, RUBRIC: RUBRIC_SPEC,
          QUOTAS: QUOTA_SPEC, REWARDS: REWARD_SPEC, SCHOOLS: SCHOOL_SPEC, ENTRIES: ENTRY_SPEC, JUDGES: JUDGE_SPEC}
 # Free text read as typed (line breaks and inner spaces kept), per sheet.
-RAW_KEYS = {RUBRIC: {"descriptor"}, ENTRIES: {"title", "description", "remark"}, EDITION: {"value"},
+RAW_KEYS = {RUBRIC: {"descriptor"}, ENTRIES: {"title", "description", "remark", "override_reason"}, EDITION: {"value"},
             SCORES: {"comment"}}
 
 
