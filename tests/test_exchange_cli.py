@@ -84,3 +84,19 @@ def test_a_hand_made_workbook_prints_its_summary_and_id(app, db, tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert lines[-1].isdigit() and any(line.startswith("作品：3件") for line in lines)
+
+
+def test_public_results_are_recomputed_only_with_a_reason(app, db, scored, tmp_path):  # noqa: F811
+    from judging.exchange import operations as ops
+
+    edition, _, _ = scored
+    snapshot = ops.compute_deciding_results(edition, None)
+    snapshot.status = "notice"  # in 公示
+    db.session.commit()
+    runner = app.test_cli_runner()
+    out = tmp_path / "r.xlsx"
+    result = runner.invoke(args=["contest", "results", str(edition.id), "--out", str(out)])
+    assert result.exit_code == 1 and "更正原因" in result.stderr and not out.exists()
+    result = runner.invoke(args=["contest", "results", str(edition.id), "--out", str(out), "--reason", "更正录入错误"])
+    assert result.exit_code == 0, result.output
+    assert out.exists() and _count(db, ResultSnapshot) == 2

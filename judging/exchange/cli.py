@@ -84,7 +84,8 @@ def register(app: Flask) -> None:
     @contest_group.command("results")
     @click.argument("edition_id", type=int)
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="OUT.xlsx")
-    def results_command(edition_id: int, out: str):
+    @click.option("--reason", default=None, help="更正原因：终评结果已公示或已发布时，重新计算必须说明原因")
+    def results_command(edition_id: int, out: str, reason: str | None):
         """Compute the deciding round (终评) with the edition's settings and write the results workbook."""
         from judging.exchange import operations as ops
         from judging.results.exports import results_workbook
@@ -92,7 +93,7 @@ def register(app: Flask) -> None:
 
         edition = _edition(edition_id)
         try:
-            snapshot = ops.compute_deciding_results(edition, None)
+            snapshot = ops.compute_deciding_results(edition, None, reason)
             db.session.commit()
         except (ResultsError, ops.WorkbookError) as error:
             db.session.rollback()

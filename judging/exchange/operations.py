@@ -1844,11 +1844,12 @@ def export_filename(edition: Edition) -> str:
 
 # --- Results -------------------------------------------------------------------------------------
 
-def compute_deciding_results(edition: Edition, user: User | None = None):
-    """A new snapshot of the deciding round's results, computed with the edition's settings (not committed)."""
+def compute_deciding_results(edition: Edition, user: User | None = None, reason: str | None = None):
+    """A new snapshot of the deciding round's results, computed with the edition's settings (not committed).
+    Results already public (公示 or final) are recomputed only with a reason (results.operations)."""
     from judging.results.operations import compute_results
 
-    return compute_results(edition, deciding_round(edition), user)
+    return compute_results(edition, deciding_round(edition), user, reason)
 
 
 def latest_snapshot(edition: Edition):
