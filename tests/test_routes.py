@@ -125,6 +125,22 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "exchange.export_workbook": ("GET", ORGANIZER_PAGE),
     "exchange.results_workbook": ("GET", ORGANIZER_PAGE),  # the world's draft snapshot: organizer only
     # --- printing: certificates and verification (views.py)
+    # The world's snapshot is a draft: the page says so, issuing and printing are refused with a flash.
+    "printing.certificates": ("GET", ORGANIZER_PAGE),
+    "printing.certificates_issue": ("POST", ORGANIZER_POST),
+    "printing.certificates_print": ("POST", ORGANIZER_POST),
+    "printing.certificates_sample": ("GET", ORGANIZER_PAGE),  # a specimen, printable at any time
+    "printing.certificates_register": ("GET", ORGANIZER_PAGE),
+    # Without ?number= / ?id= / ?which= there is nothing to show.
+    "printing.certificate_pdf": ("GET", {ANON: 302, ORG: 404, COORD: 403, JUDGE: 403}),
+    "printing.certificates_job": ("GET", {ANON: 302, ORG: 404, COORD: 403, JUDGE: 403}),
+    "printing.certificates_job_status": ("GET", {ANON: 401, ORG: 404, COORD: 403, JUDGE: 403}),
+    "printing.certificates_job_download": ("GET", {ANON: 302, ORG: 404, COORD: 403, JUDGE: 403}),
+    "printing.certificate_images": ("POST", ORGANIZER_POST),
+    "printing.certificate_image": ("GET", {ANON: 302, ORG: 404, COORD: 403, JUDGE: 403}),
+    "printing.verify": ("GET", {ANON: 200, ORG: 200, COORD: 200, JUDGE: 200}),
+    # "en" is no signed token: not found, for everyone.
+    "printing.verify_token": ("GET", {ANON: 404, ORG: 404, COORD: 404, JUDGE: 404}),
     # --- printing: instructor reward sheets (reward_views.py)
     # The world's results are not final: the page says so, downloads go back to it (302 with the reason
     # flashed); the coordinator's own-school sheet answers 409 until final; organizers use the admin URL.

@@ -182,3 +182,14 @@ class CertificateSettingsForm(FlaskForm):
         DataRequired("请填写证书编号格式"), Length(max=120),
         _pattern_validator(CERTIFICATE_NUMBER_FIELDS, CERTIFICATE_NUMBER_SAMPLE)])
     one_per_member = BooleanField(N_("集体作品每位学生各发一张证书"))
+    org_award_count = IntegerField(N_("优秀组织奖名额（所）"), validators=[
+        Optional(), NumberRange(1, 999, "优秀组织奖名额应为1到999所")],
+        description=N_("按积分名次颁发，名次并列的一并颁发；不填则所有达到参评作品数且有积分的学校都颁发"))
+
+    def validate_number_pattern(self, field):
+        try:
+            names = placeholders(field.data or "")
+        except ValueError:
+            return  # the pattern validator has said so
+        if "序号" not in names:
+            raise ValidationError("编号格式必须包含 {序号}（例如 {序号:04d}），否则同组证书的编号会重复")

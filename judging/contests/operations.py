@@ -31,7 +31,7 @@ CATEGORY_FIELDS = ("code", "name", "subforms", "max_students", "max_instructors"
 DIVISION_FIELDS = ("code", "name", "position")
 LEVEL_FIELDS = ("name", "position", "reward_amount", "reward_points", "instructor_certificate", "org_points")
 CERTIFICATE_FIELDS = ("issuer", "issue_date", "student_text", "instructor_text", "school_text", "number_pattern",
-                      "one_per_member")
+                      "one_per_member", "org_award_count")
 DEFAULT_LEVEL_NAMES = ("一等奖", "二等奖", "三等奖")
 
 

@@ -30,7 +30,7 @@ class Certificate(db.Model):
     """One issued certificate.
 
     subject_key says whom it is for, so issuing again finds it (judging/printing/operations.py):
-      student     "<entry id>:<student name>"  (one per team: "<entry id>")
+      student     "<entry id>:<student name>"  (one per team, for a team of 2 or 3: "<entry id>")
       instructor  "<entry id>:<instructor name>"  (the text names the work and its prize)
       school      "<school id>"
     Among the certificates not revoked a subject has one (a partial unique index); number_group
