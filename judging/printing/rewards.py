@@ -35,9 +35,10 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from judging.core.fonts import FontSet, check_coverage, ensure_fonts
@@ -300,25 +301,38 @@ def _header_row(ws, headers: Sequence[str], styles) -> int:
     return row
 
 
-def _body_row(ws, values: Sequence, headers: Sequence[str], styles, total: bool = False) -> None:
+def _cell_styles(wb, styles) -> dict[tuple[str, bool], str]:
+    """Named styles for the body cells, (kind, total) -> name: one assignment per cell instead of
+    four keeps a county's 3,000 instructors quick (openpyxl hashes every style object it is given)."""
+    from openpyxl.styles import NamedStyle
+
+    names = {}
+    for kind, align in (("text", "wrap"), ("centre", "centre"), ("money", "right")):
+        for total in (False, True):
+            name = f"reward-{kind}{'-total' if total else ''}"
+            style = NamedStyle(name=name, border=styles["border"], alignment=styles[align],
+                               number_format=MONEY_FORMAT if kind == "money" else "General")
+            if total:
+                style.font, style.fill = styles["bold"], styles["total_fill"]
+            wb.add_named_style(style)
+            names[(kind, total)] = name
+    return names
+
+
+def _body_row(ws, values: Sequence, headers: Sequence[str], names: dict, total: bool = False) -> None:
     append_row(ws, values)
     row = ws.max_row
     lines = 1
     for index, (header, value) in enumerate(zip(headers, values), start=1):
-        cell = ws.cell(row=row, column=index)
-        cell.border = styles["border"]
         if isinstance(value, Decimal):
-            cell.number_format = MONEY_FORMAT
-            cell.alignment = styles["right"]
+            kind = "money"
         elif header in ("序号", "教师人数", "获奖作品（件）"):
-            cell.alignment = styles["centre"]
+            kind = "centre"
         else:
-            cell.alignment = styles["wrap"]
+            kind = "text"
+        ws.cell(row=row, column=index).style = names[(kind, total)]
         if isinstance(value, str):
             lines = max(lines, _line_count(value, XLSX_WIDTHS.get(header, 10)))
-        if total:
-            cell.font = styles["bold"]
-            cell.fill = styles["total_fill"]
     ws.row_dimensions[row].height = max(SIGN_POINTS, LINE_POINTS * lines + 6)
 
 
@@ -346,6 +360,7 @@ def sheet_xlsx(sheet: RewardSheet, out: BinaryIO | None = None) -> bytes | None:
 
     styles = _styles()
     wb = Workbook()
+    names = _cell_styles(wb, styles)
     wb.properties.title = sheet.title
     wb.properties.creator = "judging"
     ws = wb.active
@@ -356,11 +371,11 @@ def sheet_xlsx(sheet: RewardSheet, out: BinaryIO | None = None) -> bytes | None:
     header_row = _header_row(ws, SUMMARY_HEADERS, styles)
     for number, school in enumerate(sheet.schools, start=1):
         _body_row(ws, [number, school.school_name, len(school.rows), school.entry_count, school.amount,
-                       school.points, None], SUMMARY_HEADERS, styles)
+                       school.points, None], SUMMARY_HEADERS, names)
     if not sheet.schools:
         append_row(ws, [EMPTY_EDITION])
     _body_row(ws, [None, OVERALL_TOTAL, sheet.instructor_count, sheet.entry_count, sheet.amount, sheet.points,
-                   None], SUMMARY_HEADERS, styles, total=True)
+                   None], SUMMARY_HEADERS, names, total=True)
     _page_setup(ws, header_row, sheet.title)
 
     for school in sheet.schools:
@@ -370,11 +385,11 @@ def sheet_xlsx(sheet: RewardSheet, out: BinaryIO | None = None) -> bytes | None:
         header_row = _header_row(ws, HEADERS, styles)
         for row in school.rows:
             _body_row(ws, [row.number, row.name, row.school_name, "\n".join(row.entries), row.amount, row.points,
-                           None], HEADERS, styles)
+                           None], HEADERS, names)
         if not school.rows:
             append_row(ws, [EMPTY_SCHOOL])
         _body_row(ws, [None, SCHOOL_TOTAL, None, school.count_text, school.amount, school.points, None], HEADERS,
-                  styles, total=True)
+                  names, total=True)
         append_row(ws, [])
         append_row(ws, [SIGN_LINE])
         ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=len(HEADERS))
@@ -462,10 +477,7 @@ def _styles_pdf(fonts: FontSet) -> dict:
         "note": paragraph_style("note", fonts.regular, 8.5, 11.5, TA_LEFT, colors.HexColor("#444444")),
         "th": paragraph_style("th", fonts.bold, 9, 11.5, TA_CENTER),
         "td": paragraph_style("td", fonts.regular, 9, 12),
-        "tdc": paragraph_style("tdc", fonts.regular, 9, 12, TA_CENTER),
-        "tdr": paragraph_style("tdr", fonts.regular, 9, 12, TA_RIGHT),
         "total": paragraph_style("total", fonts.bold, 9, 12),
-        "totalr": paragraph_style("totalr", fonts.bold, 9, 12, TA_RIGHT),
         "sign": paragraph_style("sign", fonts.regular, 10, 14),
         "empty": paragraph_style("empty", fonts.regular, 11, 16),
     }
@@ -476,20 +488,38 @@ def _widths(headers: Sequence[str], fixed: dict[str, float], total: float) -> li
     return [fixed[h] * mm if h in fixed else rest for h in headers]
 
 
-def _table(rows: list[list], widths: list[float], fonts: FontSet, total_row: bool) -> Table:
+CELL_SIZE = 9
+CELL_LEADING = 12
+CELL_PADDING = 3
+
+
+def _cell(text: str, width: float, style, font: str):
+    """Plain text when every line fits its column (cheap for reportlab: a county's 3,000 rows stay
+    quick), else a Paragraph that wraps (CJK anywhere)."""
+    lines = text.split("\n")
+    if all(stringWidth(line, font, CELL_SIZE) <= width - 2 * CELL_PADDING - 0.5 for line in lines):
+        return text
+    return Paragraph("<br/>".join(markup(line) for line in lines), style)
+
+
+def _table(rows: list[list], widths: list[float], fonts: FontSet, align: dict[int, str]) -> Table:
+    """A grid whose header row repeats on every page; the last row is the (bold) total."""
     table = Table(rows, colWidths=widths, repeatRows=1)
     style = [
-        ("FONTNAME", (0, 0), (-1, -1), fonts.regular),  # no unembedded Helvetica in empty cells
+        ("FONTNAME", (0, 0), (-1, -1), fonts.regular),  # no unembedded Helvetica, even in empty cells
+        ("FONTNAME", (0, -1), (-1, -1), fonts.bold),
+        ("FONTSIZE", (0, 1), (-1, -1), CELL_SIZE),
+        ("LEADING", (0, 1), (-1, -1), CELL_LEADING),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#8A949E")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E6ECF2")),
+        ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#F3F5F7")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
     ]
-    if total_row:
-        style.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#F3F5F7")))
+    style += [("ALIGN", (column, 1), (column, -1), how) for column, how in align.items()]
     table.setStyle(TableStyle(style))
     return table
 
@@ -526,38 +556,35 @@ def sheet_pdf(sheet: RewardSheet, out: BinaryIO | None = None, fonts: FontSet | 
                      creator="judging")
     st = _styles_pdf(fonts)
     story: list = []
+    header = lambda headers: [Paragraph(h, st["th"]) for h in headers]  # noqa: E731
     if not sheet.single_school:
         story.append(_School(SUMMARY_TITLE))
         story += _heading(sheet, SUMMARY_HEADING, st)
         widths = _widths(SUMMARY_HEADERS, SUMMARY_WIDTHS_MM, doc.width)
-        rows = [[Paragraph(h, st["th"]) for h in SUMMARY_HEADERS]]
+        rows = [header(SUMMARY_HEADERS)]
         for number, school in enumerate(sheet.schools, start=1):
-            rows.append([Paragraph(str(number), st["tdc"]), Paragraph(markup(school.school_name), st["td"]),
-                         Paragraph(str(len(school.rows)), st["tdc"]), Paragraph(str(school.entry_count), st["tdc"]),
-                         Paragraph(money_text(school.amount), st["tdr"]),
-                         Paragraph(money_text(school.points), st["tdr"]), _sign_cell()])
-        rows.append(["", Paragraph(OVERALL_TOTAL, st["total"]), Paragraph(str(sheet.instructor_count), st["tdc"]),
-                     Paragraph(str(sheet.entry_count), st["tdc"]), Paragraph(money_text(sheet.amount), st["totalr"]),
-                     Paragraph(money_text(sheet.points), st["totalr"]), ""])
-        story.append(_table(rows, widths, fonts, total_row=True))
+            rows.append([str(number), _cell(school.school_name, widths[1], st["td"], fonts.regular),
+                         str(len(school.rows)), str(school.entry_count), money_text(school.amount),
+                         money_text(school.points), _sign_cell()])
+        rows.append(["", OVERALL_TOTAL, str(sheet.instructor_count), str(sheet.entry_count),
+                     money_text(sheet.amount), money_text(sheet.points), ""])
+        story.append(_table(rows, widths, fonts, {0: "CENTER", 2: "CENTER", 3: "CENTER", 4: "RIGHT", 5: "RIGHT"}))
         if not sheet.schools:
             story += [Spacer(0, 4 * mm), Paragraph(EMPTY_EDITION, st["empty"])]
     widths = _widths(PDF_HEADERS, PDF_WIDTHS_MM, doc.width)
-    for index, school in enumerate(sheet.schools):
+    for school in sheet.schools:
         if story:
             story.append(PageBreak())
         story.append(_School(school.school_name))
         story += _heading(sheet, f"学校：{school.school_name}", st)
-        rows = [[Paragraph(h, st["th"]) for h in PDF_HEADERS]]
+        rows = [header(PDF_HEADERS)]
         for row in school.rows:
-            rows.append([Paragraph(str(row.number), st["tdc"]), Paragraph(markup(row.name), st["td"]),
-                         Paragraph("<br/>".join(markup(line) for line in row.entries), st["td"]),
-                         Paragraph(money_text(row.amount), st["tdr"]), Paragraph(money_text(row.points), st["tdr"]),
-                         _sign_cell()])
-        rows.append(["", Paragraph(SCHOOL_TOTAL, st["total"]), Paragraph(markup(school.count_text), st["td"]),
-                     Paragraph(money_text(school.amount), st["totalr"]),
-                     Paragraph(money_text(school.points), st["totalr"]), ""])
-        story.append(_table(rows, widths, fonts, total_row=True))
+            rows.append([str(row.number), _cell(row.name, widths[1], st["td"], fonts.regular),
+                         _cell("\n".join(row.entries), widths[2], st["td"], fonts.regular),
+                         money_text(row.amount), money_text(row.points), _sign_cell()])
+        rows.append(["", SCHOOL_TOTAL, _cell(school.count_text, widths[2], st["total"], fonts.bold),
+                     money_text(school.amount), money_text(school.points), ""])
+        story.append(_table(rows, widths, fonts, {0: "CENTER", 3: "RIGHT", 4: "RIGHT"}))
         if not school.rows:
             story += [Spacer(0, 4 * mm), Paragraph(EMPTY_SCHOOL, st["empty"])]
         story.append(KeepTogether([Spacer(0, 8 * mm), Paragraph(SIGN_LINE, st["sign"])]))
