@@ -287,7 +287,8 @@ def test_xlsx_cells_print_setup_and_escaping(db, final_world, tmp_path):
         assert ws.row_dimensions[row[0].row].height >= rewards.SIGN_POINTS
     assert ws.print_title_rows == "$5:$5"
     assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4 and ws.page_setup.orientation == "portrait"
-    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.freeze_panes == "A6"
     # formula-looking texts stay text
     b_rows = _rows(wb[B])
