@@ -144,16 +144,23 @@ class ReadSheet:
 
 # --- Cell values --------------------------------------------------------------------------------
 
+def _quoted_trigger(text: str) -> bool:
+    """'=x, ''=x: text that unescape_cell would unquote, so escape_cell quotes it once more."""
+    bare = text.lstrip("'")
+    return len(bare) < len(text) and bare.startswith(FORMULA_TRIGGERS)
+
+
 def escape_cell(value):
-    """A value safe to write: strings that Excel would read as a formula get a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    """A value safe to write: strings that Excel would read as a formula get a leading quote (and so does
+    a typed '=x, so that unescape_cell gives back exactly what was written)."""
+    if isinstance(value, str) and (value.startswith(FORMULA_TRIGGERS) or _quoted_trigger(value)):
         return "'" + value
     return value
 
 
 def unescape_cell(text: str) -> str:
     """The inverse of escape_cell for values read back from a file we wrote."""
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+    if len(text) > 1 and text[0] == "'" and (text[1:].startswith(FORMULA_TRIGGERS) or _quoted_trigger(text[1:])):
         return text[1:]
     return text
 
@@ -178,7 +185,8 @@ def cell_text(value) -> str:
 
 
 def _header_text(value) -> str:
-    text = clean(value).replace(" ", "")
+    # A header is written through escape_cell too (a criterion named "-扣分项" comes out as "'-扣分项").
+    text = unescape_cell(clean(value)).replace(" ", "")
     for mark in REQUIRED_MARKS:
         text = text.replace(mark, "")
     return text
