@@ -40,6 +40,9 @@ from tests.conftest import PASSWORD  # noqa: E402
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 NEW_PASSWORD = "Contest2026day"
+PHONE = {"viewport": {"width": 412, "height": 839}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+         "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+                       "Chrome/120.0.0.0 Mobile Safari/537.36", "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 
 EDITION = "翠湖县青少年科技创新大赛"
 TITLE = f"第十三届{EDITION}"
@@ -122,8 +125,9 @@ def first_login(page, url: str, username: str, slip_password: str) -> None:
 
 
 def submit(page, label: str) -> None:
-    page.get_by_role("button", name=label, exact=True).click()
-    page.wait_for_load_state()
+    """Click a form's button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=label, exact=True).click()
 
 
 # --- 1. The organizer sets up the edition ------------------------------------------------------------
@@ -330,7 +334,9 @@ def score_current(page, username: str, expect_state: str) -> str:
     return title
 
 
-def judge_scores(browser, server, username: str, name: str, password: str, shot, offline_after: int | None = None):
+def judge_scores(browser, server, username: str, password: str, shot, offline_after: int | None = None) -> None:
+    """A judge's first session on a tablet: password, queue, three entries; offline_after: the entry
+    (0-based) from which the Wi-Fi is gone, until the saves have waited in the outbox."""
     context, page = tablet(browser)
     try:
         first_login(page, server.url, username, password)
@@ -352,6 +358,8 @@ def judge_scores(browser, server, username: str, name: str, password: str, shot,
                 expect(page.locator("#net-state")).to_have_attribute("data-state", "offline")
             waiting = offline_after is not None and n >= offline_after
             scored.append(score_current(page, username, "waiting" if waiting else "sent"))
+            if n == 0 and username == JUDGES[0][0]:
+                shot(page, f"judge-{username}-scored", full_page=False)
             if waiting:
                 expect(page.locator("#score-status")).to_contain_text("待发送")
                 expect(page.locator("#outbox-count")).to_have_text(str(n - offline_after + 1))
@@ -384,11 +392,15 @@ def check_progress(page, url: str, edition_id: int, shot) -> None:
     expect(judges).to_have_count(3)
     for n in range(3):  # 分配 3, 已提交 3, 草稿 0, 未开始 0
         expect(judges.nth(n).locator("td.num")).to_have_text(["3", "3", "0", "0"])
-    entries = page.locator("table.entries-table tbody tr")
-    expect(entries).to_have_count(3)
-    for n in range(3):
-        expect(entries.nth(n).locator("td.num").first).to_have_text("3 / 3")
-        expect(entries.nth(n).locator("td.totals .chip")).to_have_count(3)
+    # Each entry: three submitted totals, one per judge, the ones the judges typed.
+    names = dict(JUDGES)
+    for title in EXPECTED:
+        row = page.locator("table.entries-table tbody tr", has_text=title)
+        expect(row.locator("td.num").first).to_have_text("3 / 3")
+        chips = row.locator("td.totals .chip")
+        expect(chips).to_have_count(3)
+        assert sorted(t.strip() for t in chips.all_inner_texts()) == sorted(
+            f"{names[judge]} {sum(int(v) for v in scores[title])}" for judge, scores in SCORES.items())
     shot(page, "progress-all-scored")
 
 
@@ -443,6 +455,107 @@ def publish_results(page, url: str, edition_id: int, shot) -> None:
     shot(page, "results-final")
 
 
+# --- 6. Certificates ------------------------------------------------------------------------------------
+
+NUMBER = re.compile(r"\d{4}CH-XFX-\d-\d{4}")  # the default pattern {年}{大赛代码}-{类别代码}{组别代码}-{等级序}-{序号:04d}
+
+
+def print_certificates(page, tmp_path: Path, shot) -> tuple[str, Path | None]:
+    """Settings, issue the numbers, print the students' certificates; returns 王彧's number and his
+    page as PNG (None without pdftoppm)."""
+    from pypdf import PdfReader
+
+    page.get_by_role("navigation", name="届次设置").get_by_role("link", name="证书").click()
+    page.fill("#issue_date", date.today().isoformat())
+    submit(page, "保存")
+    flashed(page, "证书设置已保存。")
+    page.get_by_role("link", name="发放编号与打印证书").click()
+    shot(page, "certificates-before-issue")
+    submit(page, "发放/更新证书编号")
+    # Students: one per team member (王彧, 欧阳紫萱, 司马昊天, 上官婉清); 优秀指导教师: one per prized entry's teacher.
+    flashed(page, "证书编号：新发7张，沿用0张。")
+    expect(page.locator(".cert-stats strong")).to_have_text(["4", "3", "0"])
+    page.select_option("#kind", "student")
+    page.get_by_label("直接下载 PDF").check()
+    shot(page, "certificates-issued")
+    with page.expect_download() as download:
+        page.locator("form.print-form").get_by_role("button", name="打印").click()
+    pdf = tmp_path / "certificates.pdf"
+    download.value.save_as(pdf)
+    assert download.value.suggested_filename.endswith(".pdf")
+
+    reader = PdfReader(str(pdf))
+    texts = [p.extract_text() or "" for p in reader.pages]
+    assert len(texts) == 4, texts
+    holders = [n for n, text in enumerate(texts) if RARE_NAME in text]
+    assert len(holders) == 1, texts
+    text = texts[holders[0]]
+    assert FORM_TITLE in text and "一等奖" in text, text
+    numbers = NUMBER.findall(text)
+    assert len(numbers) == 1, text
+    assert len(set(NUMBER.search(t).group(0) for t in texts)) == 4  # every certificate its own number
+
+    # 王彧's page as an image (poppler's pdftoppm): kept with the screenshots, and its QR code read.
+    if not shutil.which("pdftoppm"):
+        return numbers[0], None
+    import subprocess
+
+    stem = tmp_path / "certificate"
+    page_number = str(holders[0] + 1)
+    subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", page_number, "-l", page_number, "-singlefile",
+                    str(pdf), str(stem)], check=True, timeout=60)
+    shot.count += 1
+    image = shot.folder / f"{shot.count:02d}-certificate-{RARE_NAME}.png"
+    shutil.move(str(stem.with_suffix(".png")), image)
+    return numbers[0], image
+
+
+def qr_link(image: Path | None) -> str | None:
+    """The verification link in the certificate's QR code (zbarimg), or None without the tools."""
+    if image is None or not shutil.which("zbarimg"):
+        return None
+    import subprocess
+
+    found = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(image)],
+                           capture_output=True, text=True, timeout=60)
+    links = [line.strip() for line in found.stdout.splitlines() if line.strip()]
+    assert len(links) == 1, (found.returncode, found.stdout, found.stderr)
+    return links[0]
+
+
+# --- 7. The public verifies -------------------------------------------------------------------------------
+
+def verify_in_public(browser, server_url: str, number: str, link: str | None, shot) -> None:
+    """A parent with a phone, not logged in: scans the QR code (or types the number)."""
+    context, page = open_page(browser, **PHONE)
+    try:
+        if link is not None:
+            assert link.startswith(server_url + "/verify/"), link
+            page.goto(link)
+        else:  # no QR reader on this machine: the number printed beside the code
+            page.goto(server_url + "/verify")
+            page.fill("#number", number)
+            submit(page, "查验")
+        result = page.locator("section.verify-result.valid")
+        expect(result).to_contain_text("证书有效")
+        facts = result.locator("dl.verify-facts")
+        expect(facts).to_contain_text(number)
+        expect(facts).to_contain_text("王*")
+        expect(facts).to_contain_text(f"《{FORM_TITLE}》")
+        expect(facts).to_contain_text("一等奖")
+        expect(facts).to_contain_text(TITLE)
+        assert RARE_NAME not in page.content()  # the name is masked
+        assert page.get_by_role("link", name="退出").count() == 0  # nobody is logged in
+        shot(page, "public-verify" + ("-qr" if link else "-number"))
+        page.get_by_role("link", name="获奖公示").click()
+        page.get_by_role("link", name=re.compile(TITLE)).click()
+        expect(page.locator("main")).to_contain_text(FORM_TITLE)
+        expect(page.locator("main")).to_contain_text("最终结果")
+        shot(page, "public-results")
+    finally:
+        context.close()
+
+
 # --- The day -------------------------------------------------------------------------------------------
 
 def test_contest_day(db, organizer, live_server, browser, tmp_path, request):
@@ -489,8 +602,8 @@ def test_contest_day(db, organizer, live_server, browser, tmp_path, request):
     lap("3 review and assignment")
 
     # 4. Three judges on tablets; the third loses the Wi-Fi after his first entry.
-    for (username, name), offline_after in zip(JUDGES, (None, None, 1)):
-        judge_scores(browser, live_server, username, name, passwords[username], shot, offline_after)
+    for (username, _), offline_after in zip(JUDGES, (None, None, 1)):
+        judge_scores(browser, live_server, username, passwords[username], shot, offline_after)
     assert stored_scores(db) == (9, 9, {(1, "submitted")})  # each score once, one version each
     check_progress(org, url, edition_id, shot)
     lap("4 judging")
@@ -499,5 +612,13 @@ def test_contest_day(db, organizer, live_server, browser, tmp_path, request):
     publish_results(org, url, edition_id, shot)
     lap("5 results")
 
+    # 6. Certificates, printed; 7. the public checks one by its QR link.
+    number, image = print_certificates(org, tmp_path, shot)
+    link = qr_link(image)
+    lap("6 certificates")
+    verify_in_public(browser, url, number, link, shot)
+    lap("7 verification")
+
     org_context.close()
-    print(f"contest day: {timings}; requests dropped by the offline emulation: {live_server.dropped}")
+    print(f"contest day: {timings}; QR code {'read' if link else 'not read (pdftoppm or zbarimg missing)'}; "
+          f"requests dropped by the offline emulation: {live_server.dropped}")
