@@ -149,11 +149,12 @@ def store_attachment(db, entry, original_name: str, user, data: bytes | None = N
     return attachment
 
 
-def build_world(db, edition, organizer, make_user, values=None) -> World:
+def build_world(db, edition, organizer, make_user, values=None, stage: str = "final") -> World:
     """The edition fixture's contest with every user-typed text replaced by values(tag, size) (payloads by
     default), taken through the real operations: registration, review, panels, three judges' scores with
     comments, lock, compute, 公示, a correction with a reason, an objection and its outcome, an override,
-    final results, certificate settings."""
+    final results, certificate settings. stage="draft" stops after the first computation: scored, locked,
+    computed, published nowhere."""
     from judging.contests import operations as contest_ops
     from judging.contests import people_operations as people
     from judging.contests.models import PoolRule, Quota
@@ -253,6 +254,16 @@ def build_world(db, edition, organizer, make_user, values=None) -> World:
     db.session.commit()
     first = results_ops.compute_results(edition, final, organizer)
     db.session.commit()
+    if stage == "draft":
+        from judging.results.models import Objection
+
+        objection = Objection(edition_id=edition.id, round_id=final.id, snapshot_id=first.id, entry_id=entries[0].id,
+                              received_on=date.today(), raised_by="x", content="y")
+        db.session.add(objection)
+        db.session.commit()
+        return World(edition=edition, rnd=final, snapshot=first, draft_snapshot=first, entries=entries, school=school,
+                     coordinator=coordinator, judges=judges, organizer=organizer, attachment=attachment,
+                     conflict=conflict, objection=objection, panel=panel, notice_snapshot=first, fields=fields)
     started = date.today() - timedelta(days=30)
     pub.publish(first, pub.NoticeForm(started, None, v("F25")), organizer)
     db.session.commit()
