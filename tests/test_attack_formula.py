@@ -110,7 +110,6 @@ def test_the_contest_workbook_round_trips_the_values_unquoted(app, db, edition, 
 # Known hole (exchange/workbook.py header_text does not unquote like core.sheets now does): the 评分 sheet's
 # criterion columns, headed by escaped criterion names ("'=..."), are not found, so the import refuses every
 # score row as "只有评语、没有分数".
-@pytest.mark.xfail(strict=True, reason="exchange/workbook.py header_text: escaped criterion headers not unquoted")
 def test_the_contest_workbook_round_trips_scores_under_criteria_named_like_formulas(db, formula_world):
     from judging.exchange import operations as exchange
 

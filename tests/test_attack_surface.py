@@ -714,7 +714,6 @@ def test_payload_in_every_query_parameter_is_never_reflected_raw(app, xss_world)
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="registration/views.py entries(): url_for(**request.args) in entries.html")
 @pytest.mark.parametrize("query", ["blind=1", "_method=POST"])
 def test_the_entries_page_takes_any_query_parameter(org_client, edition, query):
     assert org_client.get(f"/admin/entries?{query}").status_code == 200

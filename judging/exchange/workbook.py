@@ -137,7 +137,7 @@ def score_spec(criterion_names: Sequence[str]) -> SheetSpec:
 
 def header_text(value) -> str:
     """A header as matched: cleaned, no spaces, required marks (*, （必填）) removed."""
-    text = clean(value).replace(" ", "")
+    text = sheets.unescape_cell(clean(value)).replace(" ", "")  # headers are written escaped, like any cell
     for mark in sheets.REQUIRED_MARKS:
         text = text.replace(mark, "")
     return text

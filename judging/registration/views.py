@@ -59,6 +59,9 @@ def filtered_entries(edition: Edition, args) -> tuple:
     return query
 
 
+FILTER_FIELDS = ("category", "division", "cluster", "school", "status", "checked", "q")
+
+
 @bp.route("/admin/entries")
 @organizer_required
 def entries():
@@ -79,7 +82,8 @@ def entries():
                                      .group_by(Entry.status)).all())
     schools = db.session.scalars(select(School).order_by(School.name)).all()
     clusters = sorted({s.cluster for s in schools if s.cluster})
-    args = {k: v for k, v in request.args.items() if k not in ("page", "edition") and v}
+    # Only the filter form's own fields travel on into links (url_for must never get "blind" or "_external").
+    args = {k: v for k, v in request.args.items() if k in FILTER_FIELDS and v}
     return render_template("registration/organizer/entries.html", edition=edition, entries=rows, total=total,
                            page=page, pages=pages, counts=counts, statuses=ENTRY_STATUSES, schools=schools,
                            clusters=clusters, args=args, form=FlaskForm())
