@@ -3,6 +3,9 @@ and by a typed number; valid (name partly masked), revoked, not found, a forged 
 limit per client address, kept in the database so every worker process counts the same."""
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 from sqlalchemy import func, select
 
@@ -156,3 +159,23 @@ def test_old_lookups_stop_counting(db, final_world, make_app):
         assert response.status_code == 200
         # The stale row was cleared on the way.
         assert db.session.scalar(select(func.count()).select_from(VerifyLookup)) == 1
+
+
+@pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
+                    reason="needs poppler-utils (pdftoppm) and zbar-tools (zbarimg) to read the QR code back")
+def test_the_printed_qr_code_reads_back_as_the_verification_link(db, final_world, client, tmp_path):
+    from judging.printing import batches
+
+    issue(db, final_world)
+    pdf = tmp_path / "one.pdf"
+    batches.write_pdf(final_world["edition"], batches.Selection("student", school_id=None, category_id=None,
+                                                                number="2026KC-XFX-2-0001"),
+                      pdf, "https://kc.example.edu.cn/")
+    subprocess.run(["pdftoppm", "-png", "-r", "200", str(pdf), str(tmp_path / "page")], check=True)
+    image = next(tmp_path.glob("page*.png"))
+    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(image)], capture_output=True, text=True).stdout.strip()
+    assert decoded.startswith("https://kc.example.edu.cn/verify/")
+    token = decoded.rsplit("/", 1)[1]
+    assert ops.certificate_from_token(token).number == "2026KC-XFX-2-0001"
+    page = client.get(f"/verify/{token}").get_data(as_text=True)
+    assert "证书有效" in page and "李*" in page

@@ -96,6 +96,7 @@ class Row:
     category_id: int
     division_name: str
     division_position: int
+    division_id: int
     school_id: int | None
     school_name: str
     students: tuple[str, ...] = ()
@@ -106,8 +107,8 @@ class Row:
             return (self.sequence, self.id)
         names = self.instructors if self.kind == "instructor" else self.students
         place = names.index(self.holder_name) if self.holder_name in names else len(names)
-        return (self.category_position, self.category_id, self.division_position, self.level_position or 0,
-                code_sort_key(self.entry_code), place, self.id)
+        return (self.category_position, self.category_id, self.division_position, self.division_id,
+                self.level_position or 0, code_sort_key(self.entry_code), place, self.id)
 
 
 def _names(model, entry_ids) -> dict[int, tuple[str, ...]]:
@@ -125,7 +126,7 @@ def load_rows(edition: Edition, selection: Selection, include_revoked: bool = Fa
     c = Certificate
     stmt = (select(c.id, c.kind, c.number, c.holder_name, c.revoked_at, c.level_position, c.sequence,
                    Entry.code, Entry.title, Category.name, Category.position, Category.id,
-                   Division.name, Division.position, c.school_id, School.name, c.entry_id)
+                   Division.name, Division.position, Division.id, c.school_id, School.name, c.entry_id)
             .outerjoin(Entry, Entry.id == c.entry_id)
             .outerjoin(Category, Category.id == Entry.category_id)
             .outerjoin(Division, Division.id == Entry.division_id)
@@ -146,9 +147,10 @@ def load_rows(edition: Edition, selection: Selection, include_revoked: bool = Fa
     instructors = _names(EntryInstructor, entry_ids)
     rows = []
     for (cid, kind, number, holder, revoked_at, level, sequence, code, title, cat_name, cat_pos, cat_id,
-         div_name, div_pos, school_id, school_name, entry_id) in db.session.execute(stmt):
+         div_name, div_pos, div_id, school_id, school_name, entry_id) in db.session.execute(stmt):
         rows.append(Row(cid, kind, number, holder, revoked_at is not None, level, sequence, code or "", title or "",
-                        cat_name or "", cat_pos or 0, cat_id or 0, div_name or "", div_pos or 0, school_id,
+                        cat_name or "", cat_pos or 0, cat_id or 0, div_name or "", div_pos or 0, div_id or 0,
+                        school_id,
                         school_name or (holder if kind == "school" else ""),
                         students.get(entry_id, ()), instructors.get(entry_id, ())))
     rows.sort(key=Row.sort_key)
@@ -539,7 +541,7 @@ def sample_rows(edition: Edition) -> list[Row]:
     common = dict(revoked=False, level_position=level, sequence=1, entry_code="样张",
                   title="基于物联网的校园智能垃圾分类回收装置", category_name=category.name if category else "小发明",
                   category_position=0, category_id=0, division_name=division.name if division else "小学组",
-                  division_position=0, school_id=None, school_name="示例实验小学", students=SAMPLE_STUDENTS,
+                  division_position=0, division_id=0, school_id=None, school_name="示例实验小学", students=SAMPLE_STUDENTS,
                   instructors=(SAMPLE_INSTRUCTOR,))
     code = category.code if category else "XF"
     return [

@@ -22,7 +22,7 @@ Numbers follow CertificateSettings.number_pattern, default {年}{大赛代码}-{
             优秀组织奖 use 类别代码 "ZZ" (组织), no 组别代码 and 等级序 1
   序号      counts the certificates whose numbers read the same apart from 序号 (the "group":
             the number with its 序号 left out), across editions, from 1, in print order (pool,
-            prize, entry code, listed order of the names). A number already taken (a pattern
+            prize, entry code, listed order of the names; not by rank, which a 序号 would betray). A number already taken (a pattern
             change can make two groups meet) skips to the next 序号.
 A pattern without {序号} is refused (every certificate of a group would get the same number).
 A changed pattern applies to certificates issued afterwards; issued numbers never change.
@@ -47,6 +47,7 @@ from pathlib import Path
 from flask import current_app, has_request_context, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from judging.contests.forms import CERTIFICATE_NUMBER_FIELDS, CERTIFICATE_NUMBER_SAMPLE, check_pattern, placeholders
 from judging.contests.models import (
@@ -212,8 +213,14 @@ def wanted_certificates(edition: Edition, snapshot: ResultSnapshot, settings: Se
     """Every certificate the snapshot earns, in print order."""
     levels = {lv.position: lv for lv in db.session.scalars(
         select(PrizeLevel).where(PrizeLevel.edition_id == edition.id))}
-    lines = [line for line in reports.result_lines(snapshot) if line.level_position is not None]
-    lines = reports.prize_order(lines)
+    # Print order: pool by pool, by prize, then by entry code (not by rank: a 序号 must not tell
+    # who ranked first within a prize that is announced 排名不分先后).
+    lines = reports.result_lines(snapshot)
+    pools = {}
+    for line in lines:
+        pools.setdefault(line.pool, len(pools))
+    lines = sorted((line for line in lines if line.level_position is not None),
+                   key=lambda l: (pools[l.pool], l.level_position, reports.code_sort_key(l.code), l.entry_id))
     students: list[Wanted] = []
     instructors: list[Wanted] = []
     for line in lines:
@@ -339,15 +346,19 @@ def issue_certificates(edition: Edition, user: User | None, dry_run: bool = Fals
         audit.record("certificate_revoked", cert, edition_id=edition.id, user=user,
                      before={"number": cert.number, "holder": cert.holder_name, "level": cert.level_position},
                      after={"revoked_reason": reason}, summary=f"撤销证书 {cert.number}（{cert.holder_name}）：{reason}")
-    db.session.flush()  # the partial unique index: the revoked rows step aside first
-    for item in to_issue:
-        number, group, sequence = numbers[item.key]
-        db.session.add(Certificate(
-            edition_id=edition.id, kind=item.kind, subject_key=item.subject_key, number=number, number_group=group,
-            sequence=sequence, holder_name=item.holder_name, entry_id=item.entry_id, school_id=item.school_id,
-            level_position=item.level_position, snapshot_id=snapshot.id, issued_at=now,
-            issued_by_id=getattr(user, "id", None)))
-    db.session.flush()
+    try:
+        db.session.flush()  # the partial unique index: the revoked rows step aside first
+        for item in to_issue:
+            number, group, sequence = numbers[item.key]
+            db.session.add(Certificate(
+                edition_id=edition.id, kind=item.kind, subject_key=item.subject_key, number=number,
+                number_group=group, sequence=sequence, holder_name=item.holder_name, entry_id=item.entry_id,
+                school_id=item.school_id, level_position=item.level_position, snapshot_id=snapshot.id,
+                issued_at=now, issued_by_id=getattr(user, "id", None)))
+        db.session.flush()
+    except IntegrityError as error:  # someone else issued the same numbers a moment ago
+        db.session.rollback()
+        raise PrintingError("证书编号正在由另一位组委会成员同时发放，本次没有发放。请刷新页面后重试。") from error
     if report.changed:
         audit.record("certificates_issued", object_type="edition", object_id=edition.id, edition_id=edition.id,
                      user=user, after={"snapshot": snapshot.id, "created": len(report.created), "kept": report.kept,
