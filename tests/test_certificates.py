@@ -457,6 +457,14 @@ def test_a_school_batch_streams_to_the_browser(db, final_world, org_client):
     assert "周喆同学：" in squash(pdf_pages(response.data)[0])
 
 
+def test_a_large_batch_is_sent_to_the_background(db, final_world, org_client, monkeypatch):
+    monkeypatch.setattr(batches, "DIRECT_LIMIT", 5)
+    response = org_client.post(f"/admin/editions/{final_world['edition'].id}/certificates/print",
+                               data={"kind": "student", "school": "", "category": "", "output": "direct"})
+    assert response.status_code == 302
+    assert "这一批有6张证书，超过直接下载的5张" in org_client.get(response.headers["Location"]).get_data(as_text=True)
+
+
 def test_a_background_job_reports_progress_then_offers_the_file(db, final_world, org_client):
     edition = final_world["edition"]
     response = org_client.post(f"/admin/editions/{edition.id}/certificates/print",

@@ -564,10 +564,6 @@ def verify_window_minutes() -> int:
     return max(1, verify_limits()[1] // 60)
 
 
-def latest_issue(edition: Edition) -> datetime | None:
-    return db.session.scalar(select(func.max(Certificate.issued_at)).where(Certificate.edition_id == edition.id))
-
-
 # --- Seal and border images ---------------------------------------------------------------------------
 
 IMAGE_FOLDER = "certificates"  # under UPLOAD_DIR

@@ -13,7 +13,6 @@ from __future__ import annotations
 from flask import render_template, request
 
 from judging.core.permissions import public
-from judging.extensions import db
 from judging.printing import operations as ops
 from judging.printing.views import bp
 

@@ -26,7 +26,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import func, select
 from wtforms import BooleanField, RadioField, SelectField
-from wtforms.validators import Optional
 
 from judging.contests.models import Category, Edition
 from judging.core.permissions import ORGANIZER, api_roles_required, organizer_required
@@ -78,7 +77,7 @@ def _refused(message: str, edition: Edition):
     return redirect(_page(edition))
 
 
-def _int_or_none(raw: str | None, what: str) -> int | None:
+def _int_or_none(raw: str | None) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -167,7 +166,7 @@ def _selection(form: PrintForm):
     from judging.printing.batches import Selection
 
     kind = form.kind.data if form.kind.data in CERTIFICATE_KINDS else "student"
-    return Selection(kind, _int_or_none(form.school.data, "school"), _int_or_none(form.category.data, "category"))
+    return Selection(kind, _int_or_none(form.school.data), _int_or_none(form.category.data))
 
 
 @bp.route("/admin/editions/<int:edition_id>/certificates/print", methods=["POST"])
