@@ -33,6 +33,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(build_config(instance_path))
     if overrides:
         app.config.update(overrides)
+    if app.config.get("PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
     if app.config.get("FAST_PASSWORD_HASH"):
         from judging.core.security import use_fast_hasher

@@ -72,4 +72,13 @@ def build_config(instance_path: Path) -> dict:
         # Login throttling: this many failures per username+address inside the window locks it.
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", "900")),
+        # The public address printed in certificate QR codes (e.g. https://kcds.xx.gov.cn); without it the
+        # QR carries the address the organizer is browsing from, and the printing page warns.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        # Certificate verification: lookups per client address inside the window.
+        "VERIFY_MAX_LOOKUPS": int(os.environ.get("VERIFY_MAX_LOOKUPS", "30")),
+        "VERIFY_WINDOW_SECONDS": int(os.environ.get("VERIFY_WINDOW_SECONDS", "600")),
+        # Behind nginx or another reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host, so
+        # the login throttle and the verification limit see the visitor's address, not the proxy's.
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
     }

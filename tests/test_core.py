@@ -338,3 +338,21 @@ def test_language_switch_to_english(client):
     assert "Log in" in page and 'lang="en"' in page
     client.post("/lang/zh_CN")
     assert "登录" in client.get("/login").get_data(as_text=True)
+
+
+def test_behind_a_proxy_the_visitor_address_is_the_forwarded_one(make_app):
+    """PROXY_COUNT=1 trusts one proxy's X-Forwarded-For (the throttles key on the visitor, not nginx)."""
+    from flask import request
+
+    for count, expected in ((0, "127.0.0.1"), (1, "203.0.113.9")):
+        app = make_app(PROXY_COUNT=count)
+        seen = {}
+
+        @app.get("/_addr_probe")
+        def probe():
+            seen["addr"] = request.remote_addr
+            return "ok"
+
+        probe.access_policy = "public"
+        app.test_client().get("/_addr_probe", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert seen["addr"] == expected
