@@ -23,7 +23,6 @@ import random
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -879,7 +878,3 @@ def summarize(result: PhaseResult) -> dict:
         if cpu and answered else float("nan"),
         "others_cpu_share": cpu["others"] / (result.seconds * (os.cpu_count() or 1)) if cpu else float("nan"),
     }
-
-
-def mean(values):
-    return statistics.fmean(values) if values else float("nan")
