@@ -7,10 +7,7 @@ confirming POST plans it again against the database as it is then and writes it 
 """
 from __future__ import annotations
 
-import io
-from urllib.parse import quote
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +15,7 @@ from judging.contests import operations as contest_ops
 from judging.contests.models import Edition
 from judging.contests.people_forms import ImportConfirmForm, ImportUploadForm
 from judging.core import sheets, uploads
+from judging.core.downloads import attachment
 from judging.core.permissions import organizer_required
 from judging.exchange import operations as ops
 from judging.exchange import workbook as wb
@@ -25,18 +23,13 @@ from judging.extensions import db
 
 bp = Blueprint("exchange", __name__)
 
+
+def xlsx_attachment(data: bytes, filename: str, ascii_name: str):
+    return attachment(data, sheets.XLSX_MIMETYPE, filename, ascii_name)
+
 IMPORT_KIND = "contest_workbook"  # the session slot of a pending upload
 FAULTS_SHOWN = 1000
 
-
-def _download(data: bytes, filename: str, ascii_name: str):
-    """An .xlsx download: the Chinese name in filename*, an ASCII fallback, never cached."""
-    response = send_file(io.BytesIO(data), mimetype=sheets.XLSX_MIMETYPE, as_attachment=True,
-                         download_name=ascii_name, max_age=0)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.route("/admin/exchange/")
@@ -111,7 +104,7 @@ def export_workbook(edition_id: int):
     except ops.WorkbookError as error:
         flash("；".join(str(f) for f in error.faults), "danger")
         return redirect(url_for("exchange.index"))
-    return _download(data, ops.export_filename(edition), f"edition-{edition.id}.xlsx")
+    return xlsx_attachment(data, ops.export_filename(edition), f"edition-{edition.id}.xlsx")
 
 
 @bp.route("/admin/exchange/editions/<int:edition_id>/results.xlsx")
@@ -126,5 +119,5 @@ def results_workbook(edition_id: int):
     if snapshot is None:
         flash(f"{edition.title}的终评还没有计算结果。请先在结果页面计算，或在命令行运行 flask contest results。", "warning")
         return redirect(url_for("exchange.index"))
-    return _download(exports.results_workbook(snapshot), exports.filename(snapshot, "成绩", "xlsx"),
+    return xlsx_attachment(exports.results_workbook(snapshot), exports.filename(snapshot, "成绩", "xlsx"),
                      f"results-{edition.id}.xlsx")

@@ -15,16 +15,14 @@ Nobody else: reward money is not public, and judges see no school data.
 """
 from __future__ import annotations
 
-import io
 import re
-from urllib.parse import quote
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from judging.contests.models import Edition
-from judging.core.fonts import FontCoverageError, FontError
 from judging.core.models import School
+from judging.core.downloads import attachment, pdf_attachment
 from judging.core.permissions import COORDINATOR, organizer_required, require_school, roles_required
 from judging.core.sheets import XLSX_MIMETYPE
 from judging.extensions import db
@@ -32,7 +30,6 @@ from judging.printing import rewards
 from judging.printing.source import PrintingError, final_snapshot
 from judging.printing.views import bp
 
-PDF_MIMETYPE = "application/pdf"
 _UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
@@ -56,26 +53,6 @@ def _filename(edition: Edition, school: School | None, extension: str) -> str:
     return f"{name[:120]}.{extension}"
 
 
-def _download(data: bytes, mimetype: str, filename: str, ascii_name: str):
-    """An attachment with its Chinese name (RFC 6266 / 5987 filename*) and an ASCII fallback."""
-    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=ascii_name,
-                         max_age=0)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _pdf(build, filename: str, ascii_name: str):
-    """Build a PDF; a missing glyph or a font set-up problem becomes a Chinese error page."""
-    try:
-        data = build()
-    except FontCoverageError as error:
-        return render_template("error.html", status=422, title="无法打印：字体缺字", message=error.message), 422
-    except FontError as error:
-        current_app.logger.error("font set-up: %s", error)
-        return render_template("error.html", status=500, title="字体配置有误", message=str(error)), 500
-    return _download(data, PDF_MIMETYPE, filename, ascii_name)
 
 
 def _not_final(edition: Edition, error: PrintingError):
@@ -108,7 +85,7 @@ def rewards_xlsx(edition_id: int):
         data = rewards.rewards_xlsx(edition)
     except PrintingError as error:
         return _not_final(edition, error)
-    return _download(data, XLSX_MIMETYPE, _filename(edition, None, "xlsx"), f"rewards-{edition.id}.xlsx")
+    return attachment(data, XLSX_MIMETYPE, _filename(edition, None, "xlsx"), f"rewards-{edition.id}.xlsx")
 
 
 @bp.route("/admin/editions/<int:edition_id>/rewards.pdf")
@@ -121,7 +98,7 @@ def rewards_pdf(edition_id: int):
     except PrintingError as error:
         return _not_final(edition, error)
     suffix = f"-school-{school.id}" if school else ""
-    return _pdf(lambda: rewards.sheet_pdf(sheet), _filename(edition, school, "pdf"),
+    return pdf_attachment(lambda: rewards.sheet_pdf(sheet), _filename(edition, school, "pdf"),
                 f"rewards-{edition.id}{suffix}.pdf")
 
 
@@ -138,5 +115,5 @@ def school_rewards_pdf(edition_id: int):
         sheet = rewards.final_reward_sheet(edition, school.id)
     except PrintingError as error:
         return render_template("error.html", status=409, title="奖励表尚不能打印", message=str(error)), 409
-    return _pdf(lambda: rewards.sheet_pdf(sheet), _filename(edition, school, "pdf"),
+    return pdf_attachment(lambda: rewards.sheet_pdf(sheet), _filename(edition, school, "pdf"),
                 f"rewards-{edition.id}-school-{school.id}.pdf")

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import io
 import re
-from urllib.parse import quote
 
-from flask import abort, current_app, render_template, request, send_file
+from flask import abort, current_app, render_template, request
 from flask_login import current_user
 
 from judging.contests.models import Category, Edition
 from judging.contests.operations import latest_edition
 from judging.core.fonts import FontCoverageError, FontError
 from judging.core.models import School
+from judging.core.downloads import PDF_MIMETYPE, attachment
 from judging.core.permissions import COORDINATOR, ORGANIZER, require_school, roles_required
 from judging.core.sheets import XLSX_MIMETYPE
 from judging.extensions import db
 from judging.registration import documents
 from judging.registration.blueprint import bp
 
-PDF_MIMETYPE = "application/pdf"
 _UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
@@ -74,16 +73,6 @@ def _filename(base: str, extension: str, school: School | None, category: Catego
     return f"{name[:100]}.{extension}"
 
 
-def _download(data: bytes, mimetype: str, filename: str, ascii_name: str):
-    """The file as an attachment with its Chinese name (RFC 6266 / RFC 5987 filename*) and a plain
-    ASCII fallback for old clients."""
-    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=ascii_name,
-                         max_age=0)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
 
 def _render(build):
     """Run a document builder; missing glyphs and font set-up problems become a Chinese page."""
@@ -108,7 +97,7 @@ def labels_pdf():
     if isinstance(result, tuple):
         return result
     base = "作品标签（盲评）" if blind else "作品标签"
-    return _download(result, PDF_MIMETYPE, _filename(base, "pdf", school, category),
+    return attachment(result, PDF_MIMETYPE, _filename(base, "pdf", school, category),
                      "labels-blind.pdf" if blind else "labels.pdf")
 
 
@@ -120,7 +109,7 @@ def catalogue_pdf():
     result = _render(lambda out: documents.catalogue_pdf(entries, edition, out))
     if isinstance(result, tuple):
         return result
-    return _download(result, PDF_MIMETYPE, _filename("分类造册", "pdf", school, category), "catalogue.pdf")
+    return attachment(result, PDF_MIMETYPE, _filename("分类造册", "pdf", school, category), "catalogue.pdf")
 
 
 @bp.route("/print/catalogue.xlsx")
@@ -130,5 +119,5 @@ def catalogue_xlsx():
     entries = _entries(edition, school, category)
     out = io.BytesIO()
     documents.catalogue_xlsx(entries, edition, out)
-    return _download(out.getvalue(), XLSX_MIMETYPE, _filename("分类造册", "xlsx", school, category),
+    return attachment(out.getvalue(), XLSX_MIMETYPE, _filename("分类造册", "xlsx", school, category),
                      "catalogue.xlsx")

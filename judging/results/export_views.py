@@ -10,12 +10,9 @@ organizers included, since this URL only ever serves what the public may see):
 """
 from __future__ import annotations
 
-import io
-from urllib.parse import quote
+from flask import abort, request
 
-from flask import abort, current_app, render_template, request, send_file
-
-from judging.core.fonts import FontCoverageError, FontError
+from judging.core.downloads import attachment, pdf_attachment
 from judging.core.permissions import organizer_required, public
 from judging.core.sheets import XLSX_MIMETYPE
 from judging.extensions import db
@@ -23,7 +20,6 @@ from judging.results import exports
 from judging.results.blueprint import bp
 from judging.results.models import ResultSnapshot
 
-PDF_MIMETYPE = "application/pdf"
 TRUE_VALUES = ("1", "true", "yes", "on")
 
 
@@ -49,26 +45,6 @@ def _public_flag() -> bool:
     return request.args.get("public", "").strip().lower() in TRUE_VALUES
 
 
-def _download(data: bytes, mimetype: str, filename: str, ascii_name: str):
-    """An attachment with its Chinese name (RFC 6266 / 5987 filename*) and an ASCII fallback."""
-    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=ascii_name,
-                         max_age=0)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _pdf(build, filename: str, ascii_name: str):
-    """Build a PDF; a missing glyph or a font set-up problem becomes a Chinese error page."""
-    try:
-        data = build()
-    except FontCoverageError as error:
-        return render_template("error.html", status=422, title="无法打印：字体缺字", message=error.message), 422
-    except FontError as error:
-        current_app.logger.error("font set-up: %s", error)
-        return render_template("error.html", status=500, title="字体配置有误", message=str(error)), 500
-    return _download(data, PDF_MIMETYPE, filename, ascii_name)
 
 
 def _list_kind(order: str, public_list: bool) -> str:
@@ -85,7 +61,7 @@ def export_results_xlsx(snapshot_id: int):
     snapshot = _snapshot(snapshot_id)
     order, public_list = _order(), _public_flag()
     data = exports.results_xlsx(snapshot, order, public_list)
-    return _download(data, XLSX_MIMETYPE, exports.filename(snapshot, _list_kind(order, public_list), "xlsx"),
+    return attachment(data, XLSX_MIMETYPE, exports.filename(snapshot, _list_kind(order, public_list), "xlsx"),
                      f"results-{snapshot.id}.xlsx")
 
 
@@ -94,7 +70,7 @@ def export_results_xlsx(snapshot_id: int):
 def export_results_pdf(snapshot_id: int):
     snapshot = _snapshot(snapshot_id)
     order, public_list = _order(), _public_flag()
-    return _pdf(lambda: exports.results_pdf(snapshot, order, public_list),
+    return pdf_attachment(lambda: exports.results_pdf(snapshot, order, public_list),
                 exports.filename(snapshot, _list_kind(order, public_list), "pdf"), f"results-{snapshot.id}.pdf")
 
 
@@ -102,7 +78,7 @@ def export_results_pdf(snapshot_id: int):
 @organizer_required
 def export_schools_xlsx(snapshot_id: int):
     snapshot = _snapshot(snapshot_id)
-    return _download(exports.school_summary_xlsx(snapshot), XLSX_MIMETYPE,
+    return attachment(exports.school_summary_xlsx(snapshot), XLSX_MIMETYPE,
                      exports.filename(snapshot, "各校获奖统计", "xlsx"), f"schools-{snapshot.id}.xlsx")
 
 
@@ -110,7 +86,7 @@ def export_schools_xlsx(snapshot_id: int):
 @organizer_required
 def export_schools_pdf(snapshot_id: int):
     snapshot = _snapshot(snapshot_id)
-    return _pdf(lambda: exports.school_summary_pdf(snapshot), exports.filename(snapshot, "各校获奖统计", "pdf"),
+    return pdf_attachment(lambda: exports.school_summary_pdf(snapshot), exports.filename(snapshot, "各校获奖统计", "pdf"),
                 f"schools-{snapshot.id}.pdf")
 
 
@@ -118,7 +94,7 @@ def export_schools_pdf(snapshot_id: int):
 @organizer_required
 def export_workbook(snapshot_id: int):
     snapshot = _snapshot(snapshot_id)
-    return _download(exports.results_workbook(snapshot), XLSX_MIMETYPE,
+    return attachment(exports.results_workbook(snapshot), XLSX_MIMETYPE,
                      exports.filename(snapshot, "成绩与辅导教师奖励", "xlsx"), f"results-workbook-{snapshot.id}.xlsx")
 
 
@@ -129,7 +105,7 @@ def export_workbook(snapshot_id: int):
 def export_public_pdf(snapshot_id: int):
     snapshot = _public_snapshot(snapshot_id)
     order = _order()
-    return _pdf(lambda: exports.results_pdf(snapshot, order, public=True),
+    return pdf_attachment(lambda: exports.results_pdf(snapshot, order, public=True),
                 exports.filename(snapshot, _list_kind(order, True), "pdf"), f"results-{snapshot.id}.pdf")
 
 
@@ -138,5 +114,5 @@ def export_public_pdf(snapshot_id: int):
 def export_public_xlsx(snapshot_id: int):
     snapshot = _public_snapshot(snapshot_id)
     order = _order()
-    return _download(exports.results_xlsx(snapshot, order, public=True), XLSX_MIMETYPE,
+    return attachment(exports.results_xlsx(snapshot, order, public=True), XLSX_MIMETYPE,
                      exports.filename(snapshot, _list_kind(order, True), "xlsx"), f"results-{snapshot.id}.xlsx")

@@ -9,10 +9,8 @@ file again, checks it again against the database as it is then, and writes it in
 from __future__ import annotations
 
 import io
-import re
-from urllib.parse import quote
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +22,7 @@ from judging.contests.people_forms import ImportConfirmForm, ImportUploadForm
 from judging.core import sheets, uploads
 from judging.core.fonts import FontCoverageError, FontError
 from judging.core.models import User
+from judging.core.downloads import PDF_MIMETYPE, attachment
 from judging.core.permissions import organizer_required
 from judging.extensions import db
 from judging.scoring import paper
@@ -31,11 +30,9 @@ from judging.scoring import progress as boards
 from judging.scoring.blueprint import bp
 from judging.scoring.operations import set_round_lock
 
-PDF_MIMETYPE = "application/pdf"
 IMPORT_KIND = "paper_scores_{}"  # the session slot of a pending upload, per round
 FAULTS_SHOWN = 1000
 PREVIEW_ROWS = 500
-_UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
 class LockForm(FlaskForm):
@@ -54,16 +51,6 @@ def _round(round_id: int) -> Round:
 def _progress_url(rnd: Round) -> str:
     return url_for("scoring.progress", edition_id=rnd.edition_id, round=rnd.id)
 
-
-def _download(data: bytes, mimetype: str, filename: str, ascii_name: str):
-    """As registration's prints: the Chinese name in filename*, an ASCII fallback."""
-    name = _UNSAFE_FILENAME.sub("_", filename).strip(" .")[:100] or ascii_name
-    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=ascii_name,
-                         max_age=0)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- The progress board -------------------------------------------------------------------------------
@@ -141,14 +128,14 @@ def score_sheets_pdf(round_id: int):
         return render_template("error.html", status=500, title="字体配置有误", message=str(error)), 500
     base = f"{rnd.name}评分表" + (f"-{judge.display_name}" if judge else "")
     ascii_name = f"score-sheets-round{rnd.id}" + (f"-judge{judge.id}" if judge else "") + ".pdf"
-    return _download(out.getvalue(), PDF_MIMETYPE, f"{base}.pdf", ascii_name)
+    return attachment(out.getvalue(), PDF_MIMETYPE, f"{base}.pdf", ascii_name)
 
 
 @bp.route("/admin/rounds/<int:round_id>/scores-template.xlsx")
 @organizer_required
 def paper_template(round_id: int):
     rnd = _round(round_id)
-    return _download(paper.template_bytes(rnd), sheets.XLSX_MIMETYPE, f"{rnd.name}纸质评分录入表.xlsx",
+    return attachment(paper.template_bytes(rnd), sheets.XLSX_MIMETYPE, f"{rnd.name}纸质评分录入表.xlsx",
                      f"scores-round{rnd.id}.xlsx")
 
 
