@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import LAUNCH_ARGS, find_chromium, where_chromium_was_looked_for
+from tests.e2e.conftest import find_chromium, where_chromium_was_looked_for
 from tests.test_attack_surface import build_world
 
 pytestmark = pytest.mark.skipif(find_chromium() is None,
                                 reason=f"no Chromium at {where_chromium_was_looked_for()}")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 INJECTED = ("document.querySelectorAll('img[src=\"x\"], svg[onload], [onerror], [onload], "
             "script:not([src]):not([type=\"application/json\"])').length")
 
@@ -73,45 +73,39 @@ def served_world(make_app, tmp_path):
     thread.join(10)
 
 
-def test_no_payload_runs_in_a_browser_even_without_the_csp(served_world):
-    from playwright.sync_api import sync_playwright
-
+def test_no_payload_runs_in_a_browser_even_without_the_csp(served_world, browser):
+    """The session's Chromium (tests/e2e/conftest.py): a second Playwright in the same thread would fail."""
     base, urls, title = served_world
     problems, dialogs = [], []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=find_chromium(), args=LAUNCH_ARGS)
-        try:
-            for username, pages in urls.items():
-                context = browser.new_context(bypass_csp=True, locale="zh-CN", service_workers="block")
-                context.set_default_timeout(15000)
-                page = context.new_page()
-                page.on("dialog", lambda dialog, u=username: (dialogs.append((u, page.url, dialog.message)),
-                                                              dialog.dismiss()))
-                if username:
-                    page.goto(base + "/login")
-                    page.fill("#username", username)
-                    page.fill("#password", "secret123")
-                    page.click("main button[type=submit]")
-                    page.wait_for_load_state("networkidle")
-                    assert "/login" not in page.url, username
-                for path in pages:
-                    response = page.goto(base + path)
-                    page.wait_for_load_state("networkidle")
-                    if response.status >= 400:
-                        problems.append(f"{username} {path}: {response.status}")
-                    count = page.evaluate(INJECTED)
-                    if count:
-                        problems.append(f"{username} {path}: {count} injected element(s)")
-                    if path.startswith("/judge/entries/"):
-                        # judge.js drew the title from the JSON: as text, all of it
-                        page.wait_for_function("t => document.body.innerText.includes(t)", arg=title)
-                        ARTIFACTS.mkdir(exist_ok=True)
-                        page.screenshot(path=str(ARTIFACTS / "attack-judge-entry.png"), full_page=True)
-                    if path.startswith("/results/") and path != "/results/":
-                        ARTIFACTS.mkdir(exist_ok=True)
-                        page.screenshot(path=str(ARTIFACTS / "attack-public-results.png"), full_page=True)
-                context.close()
-        finally:
-            browser.close()
+    for username, pages in urls.items():
+        context = browser.new_context(bypass_csp=True, locale="zh-CN", service_workers="block")
+        context.set_default_timeout(15000)
+        page = context.new_page()
+        page.on("dialog", lambda dialog, u=username: (dialogs.append((u, page.url, dialog.message)),
+                                                      dialog.dismiss()))
+        if username:
+            page.goto(base + "/login")
+            page.fill("#username", username)
+            page.fill("#password", "secret123")
+            page.click("main button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            assert "/login" not in page.url, username
+        for path in pages:
+            response = page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            if response.status >= 400:
+                problems.append(f"{username} {path}: {response.status}")
+            count = page.evaluate(INJECTED)
+            if count:
+                problems.append(f"{username} {path}: {count} injected element(s)")
+            if path.startswith("/judge/entries/"):
+                # judge.js drew the title from the JSON: as text, all of it
+                page.wait_for_function("t => document.body.innerText.includes(t)", arg=title)
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "attack-judge-entry.png"), full_page=True)
+            if path.startswith("/results/") and path != "/results/":
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "attack-public-results.png"), full_page=True)
+        context.close()
     assert not dialogs, dialogs
     assert not problems, "\n".join(problems)
