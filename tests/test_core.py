@@ -356,3 +356,37 @@ def test_behind_a_proxy_the_visitor_address_is_the_forwarded_one(make_app):
         probe.access_policy = "public"
         app.test_client().get("/_addr_probe", headers={"X-Forwarded-For": "203.0.113.9"})
         assert seen["addr"] == expected
+
+
+def test_a_login_holds_no_database_lock_while_the_password_is_checked(app, db, make_user, monkeypatch):
+    """On SQLite a POST takes the write lock at its first query; the slow argon2 check must run
+    outside any transaction, so a judge's score written meanwhile does not wait behind it."""
+    import sqlite3
+
+    from judging.core import views as core_views
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the write lock is SQLite's")
+    make_user("judge", username="lockcheck", password="secret123")
+    path = db.engine.url.database
+    seen = {}
+    real = core_views.hash_matches
+
+    def checking(password_hash, password):
+        other = sqlite3.connect(path, timeout=0.2)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails with "database is locked" if the login holds it
+            other.execute("ROLLBACK")
+            seen["free"] = True
+        except sqlite3.OperationalError as exc:
+            seen["free"] = str(exc)
+        finally:
+            other.close()
+        return real(password_hash, password)
+
+    monkeypatch.setattr(core_views, "hash_matches", checking)
+    response = app.test_client().post("/login", data={"username": "lockcheck", "password": "secret123"})
+    assert response.status_code == 302
+    assert seen["free"] is True
+    response = app.test_client().post("/login", data={"username": "lockcheck", "password": "wrong-one"})
+    assert response.status_code == 401 and seen["free"] is True

@@ -41,6 +41,20 @@ def verify_password(user: User, password: str) -> bool:
     return ok
 
 
+def hash_matches(password_hash: str, password: str) -> bool:
+    """The slow argon2 check alone, on a stored hash: no model, no database (see the login view)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def rehash_if_needed(user: User, password: str) -> None:
+    """After a successful check: store the hash again when the hashing parameters have changed."""
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+
+
 # A hash to verify against when the username is unknown, so both answers take as long.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
 

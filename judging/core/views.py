@@ -15,10 +15,12 @@ from judging.core.permissions import JUDGE, ORGANIZER, login_required_any, publi
 from judging.core.security import (
     burn_verification_time,
     clear_failures,
+    hash_matches,
     hash_password,
     is_throttled,
     password_problem,
     record_failure,
+    rehash_if_needed,
     throttle_key,
     verify_password,
 )
@@ -75,9 +77,16 @@ def login():
             status = 429
         else:
             user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-            if user is None:
+            found = (user.id, user.password_hash, user.active) if user is not None else None
+            # End the transaction before the slow hash check (~0.1 s): on SQLite a POST holds the write
+            # lock from its first query, and judges' scores must not wait behind someone's login.
+            db.session.rollback()
+            if found is None:
                 burn_verification_time(form.password.data)
-            if user is not None and user.active and verify_password(user, form.password.data):
+            ok = found is not None and found[2] and hash_matches(found[1], form.password.data)
+            user = db.session.get(User, found[0]) if ok else None
+            if user is not None and user.active:
+                rehash_if_needed(user, form.password.data)
                 clear_failures(key)
                 user.last_login_at = utcnow()
                 audit.record("login", user, user=user, summary=f"{user.username} 登录")
