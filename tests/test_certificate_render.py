@@ -481,3 +481,15 @@ def test_preflight_lists_every_problem_of_the_batch(font_without_yan):
 def test_an_empty_batch_is_refused(cjk_fonts):
     with pytest.raises(ValueError, match="没有可打印的证书"):
         write_certificates(iter(()), io.BytesIO(), cjk_fonts)
+
+
+def test_a_paragraph_does_not_end_on_a_lone_character(cjk_fonts):
+    """The demo's body used to end on "励。" alone; the last line now takes a character along."""
+    metrics = cert._Metrics(cjk_fonts.regular)
+    text = "你的作品《自动感应节水龙头》在第十三届翠湖县青少年科技创新大赛小发明（小学组）中荣获一等奖。特发此证，以资鼓励。"
+    for width in (14.0, 19.5, 28.0):  # widths where the greedy break leaves "励。" alone
+        lines = wrap(metrics.tokens(text), width, 2.0, metrics.char)
+        assert "".join(t for t, _ in lines) == text
+        last = lines[-1][0]
+        assert len(last.rstrip("。，")) >= 2, (width, lines)
+        assert all(natural <= width + 1e-6 for _, natural in lines[1:])

@@ -239,7 +239,7 @@ def wrap(tokens: list[tuple[str, float]], width: float, indent: float = 0.0,
     is longer than a line; honours 避头尾 by carrying the character before a closing mark, or an
     opening mark, over to the next line. char_width gives the widths of a split word's characters
     (default: the word's width shared equally)."""
-    lines: list[tuple[str, float]] = []
+    lines: list[list[tuple[str, float]]] = []  # each line as its tokens, joined at the end
     line: list[tuple[str, float]] = []
     used = indent
     queue = deque(tokens)
@@ -262,7 +262,7 @@ def wrap(tokens: list[tuple[str, float]], width: float, indent: float = 0.0,
             line.pop()
         if not line:
             line.append((token, w))  # one glyph wider than the line: the fit check rejects it
-            lines.append(_join(line))
+            lines.append(list(line))
             line, used = [], 0.0
             continue
         carry = [(token, w)]
@@ -280,14 +280,39 @@ def wrap(tokens: list[tuple[str, float]], width: float, indent: float = 0.0,
             carry.insert(0, line.pop())
             while line and line[-1][0] == " ":
                 line.pop()
-        lines.append(_join(line))
+        lines.append(list(line))
         line, used = [], 0.0
         queue.extendleft(reversed(carry))
     while line and line[-1][0] == " ":
         line.pop()
     if line:
-        lines.append(_join(line))
-    return lines
+        lines.append(list(line))
+    _avoid_widow(lines, width)
+    return [_join(tokens) for tokens in lines]
+
+
+def _avoid_widow(lines: list[list[tuple[str, float]]], width: float) -> None:
+    """A paragraph should not end on a lone character ("励。"): take the last character of the line
+    before along, keeping 避头尾 (a closing mark never starts the line, an opening mark never ends
+    the one before). Only where the new last line still fits and the line before keeps most of
+    its text; otherwise the lines stay as they are."""
+    if len(lines) < 2:
+        return
+    last, before = lines[-1], list(lines[-2])
+    if len("".join(t for t, _ in last if t != " " and t[0] not in NO_LINE_START)) > 1 or len(before) < 6:
+        return
+    moved: list[tuple[str, float]] = []
+    # Move tokens until the moved part begins with something that may start a line.
+    while before and (not moved or moved[0][0] == " " or moved[0][0][0] in NO_LINE_START):
+        moved.insert(0, before.pop())
+    while len(before) > 1 and before[-1][0][-1] in NO_LINE_END:  # an opening mark goes along too
+        moved.insert(0, before.pop())
+    while before and before[-1][0] == " ":
+        before.pop()
+    candidate = moved + last
+    if len(before) < 4 or sum(w for _, w in candidate) > width + _EPS:
+        return
+    lines[-2], lines[-1] = before, candidate
 
 
 def _join(line: list[tuple[str, float]]) -> tuple[str, float]:
