@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from judging.contests.models import Edition, Round
 from judging.core.fonts import FontError, ensure_fonts
+from judging.core.i18n import N_
 from judging.core.models import User
 from judging.core.permissions import organizer_required
 from judging.core.strokes import name_sort_key
@@ -44,8 +45,8 @@ MARGIN_MAX = Decimal("20")
 MARGIN_PLACES = 2
 
 # Koo & Li (2016), J Chiropr Med 15:155-163: below 0.5 poor, 0.5-0.75 moderate, 0.75-0.9 good, above excellent.
-ICC_BANDS = ((Decimal("0.9"), "很好", "excellent"), (Decimal("0.75"), "良好", "good"),
-             (Decimal("0.5"), "一般", "moderate"), (None, "较差", "poor"))
+ICC_BANDS = ((Decimal("0.9"), N_("很好"), "excellent"), (Decimal("0.75"), N_("良好"), "good"),
+             (Decimal("0.5"), N_("一般"), "moderate"), (None, N_("较差"), "poor"))
 
 
 # --- Parsing ---------------------------------------------------------------------------------------------

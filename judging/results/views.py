@@ -62,10 +62,10 @@ class ReasonForm(FlaskForm):
 
 
 class AdvanceForm(FlaskForm):
-    mode = SelectField("方式", choices=[("count", "每组前N名"), ("percent", "每组前百分之x")])
+    mode = SelectField("方式", choices=[("count", N_("每组前N名")), ("percent", N_("每组前百分之x"))])
     value = DecimalField("数量", places=None, validators=[InputRequired("请填写数量"),
                                                          NumberRange(min=Decimal("0.01"), message="须大于0")])
-    group_by = SelectField("限额", choices=[("", "不限"), ("class", "每班最多"), ("school", "每校最多")])
+    group_by = SelectField("限额", choices=[("", N_("不限")), ("class", N_("每班最多")), ("school", N_("每校最多"))])
     per_group = IntegerField("限额件数", validators=[Optional(), NumberRange(min=1, message="须为正整数")])
 
 
