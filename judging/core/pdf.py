@@ -35,9 +35,10 @@ def paragraph_style(name: str, font: str, size: float, leading: float | None = N
 class SectionMarker(Flowable):
     """An invisible flowable: where a section (a category, a judge's pool...) begins in the story."""
 
-    def __init__(self):
+    def __init__(self, name: str = ""):
         super().__init__()
         self.width = self.height = 0
+        self.name = name
 
     def wrap(self, *args):
         return 0, 0
@@ -48,12 +49,19 @@ class SectionMarker(Flowable):
 
 class SectionedDoc(BaseDocTemplate):
     """One frame filling the page within the margins. self.section is the last SectionMarker laid out
-    (None before the first) and self.section_started_here tells whether it began on the current page;
-    subclasses draw their running head in _page_ends."""
+    (None before the first) and self.section_started_here tells whether it began on the current page.
 
-    def __init__(self, out, fonts: FontSet, **kwargs):
+    A page that continues a section gets a running head from continued_format (e.g.
+    "{heading}　{name}（续）", with the document's heading and the section's name); empty: none.
+    Subclasses that mark their pages for the footer extend _page_ends."""
+
+    continued_format = ""
+    running_head_size = 8.0
+
+    def __init__(self, out, fonts: FontSet, heading: str = "", **kwargs):
         super().__init__(out, **kwargs)
         self.fonts = fonts
+        self.heading = heading
         self.section: SectionMarker | None = None
         self.section_started_here = False
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
@@ -70,7 +78,14 @@ class SectionedDoc(BaseDocTemplate):
             self.section_started_here = True
 
     def _page_ends(self, canvas, doc):
-        pass
+        name = self.section.name if self.section else ""
+        if self.continued_format and name and not self.section_started_here:
+            canvas.saveState()
+            canvas.setFont(self.fonts.regular, self.running_head_size)
+            canvas.setFillColor(colors.HexColor("#555555"))
+            canvas.drawString(self.leftMargin, self.pagesize[1] - self.topMargin + 4 * mm,
+                              self.continued_format.format(heading=self.heading, name=name))
+            canvas.restoreState()
 
 
 class DeferredCanvas(pdfcanvas.Canvas):

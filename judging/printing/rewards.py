@@ -428,29 +428,14 @@ FIXED_TEXTS = (SUMMARY_HEADING, SCHOOL_TOTAL, OVERALL_TOTAL, EMPTY_EDITION, EMPT
                "（续）", "第 页 共 页", "全册第 页", "共位教师，件获奖作品0123456789.")
 
 
-class _School(SectionMarker):
-    def __init__(self, name: str):
-        super().__init__()
-        self.name = name
-
-
 class _RewardDoc(SectionedDoc):
     """Continued pages of a school get a running head; every page remembers its school for the footer."""
 
-    def __init__(self, out, heading: str, fonts: FontSet, **kwargs):
-        super().__init__(out, fonts, **kwargs)
-        self.heading = heading
+    continued_format = "{heading}　{name}（续）"
 
     def _page_ends(self, canvas, doc):
-        name = self.section.name if self.section else ""
-        canvas.reward_section = name  # read back by the footer (DeferredCanvas keeps the page's state)
-        if name and not self.section_started_here:
-            canvas.saveState()
-            canvas.setFont(self.fonts.regular, 8)
-            canvas.setFillColor(colors.HexColor("#555555"))
-            canvas.drawString(self.leftMargin, self.pagesize[1] - self.topMargin + 4 * mm,
-                              f"{self.heading}　{name}（续）")
-            canvas.restoreState()
+        canvas.reward_section = self.section.name if self.section else ""  # read back by the footer
+        super()._page_ends(canvas, doc)
 
 
 def _numbered_canvas(fonts: FontSet):
@@ -551,14 +536,14 @@ def sheet_pdf(sheet: RewardSheet, out: BinaryIO | None = None, fonts: FontSet | 
     fonts = fonts or ensure_fonts()
     _check_texts(sheet, fonts)
     buffer = out if out is not None else io.BytesIO()
-    doc = _RewardDoc(buffer, sheet.title, fonts, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
+    doc = _RewardDoc(buffer, fonts, sheet.title, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
                      topMargin=14 * mm, bottomMargin=15 * mm, title=sheet.title, author=sheet.edition_title,
                      creator="judging")
     st = _styles_pdf(fonts)
     story: list = []
     header = lambda headers: [Paragraph(h, st["th"]) for h in headers]  # noqa: E731
     if not sheet.single_school:
-        story.append(_School(SUMMARY_TITLE))
+        story.append(SectionMarker(SUMMARY_TITLE))
         story += _heading(sheet, SUMMARY_HEADING, st)
         widths = _widths(SUMMARY_HEADERS, SUMMARY_WIDTHS_MM, doc.width)
         rows = [header(SUMMARY_HEADERS)]
@@ -575,7 +560,7 @@ def sheet_pdf(sheet: RewardSheet, out: BinaryIO | None = None, fonts: FontSet | 
     for school in sheet.schools:
         if story:
             story.append(PageBreak())
-        story.append(_School(school.school_name))
+        story.append(SectionMarker(school.school_name))
         story += _heading(sheet, f"学校：{school.school_name}", st)
         rows = [header(PDF_HEADERS)]
         for row in school.rows:

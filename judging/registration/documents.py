@@ -337,28 +337,10 @@ CATALOGUE_WIDTHS_MM = (12, 27, 72, 20, 48, 50, 44)  # sums to 273 mm: A4 landsca
 CATALOGUE_FIXED = (*CATALOGUE_COLUMNS, "作品登记表", "（续）", "第", "页", "共", "件作品", "暂无作品。", "打印日期：")
 
 
-class _Section(SectionMarker):
-    """An invisible marker: the running header of a page names the category being listed."""
-
-    def __init__(self, name: str):
-        super().__init__()
-        self.name = name
-
-
 class _CatalogueDoc(SectionedDoc):
-    def __init__(self, out, heading: str, fonts: FontSet, **kwargs):
-        super().__init__(out, fonts, **kwargs)
-        self.heading = heading
+    """Continued pages of a category get a running head naming it."""
 
-    def _page_ends(self, canvas, doc):
-        name = self.section.name if self.section else ""
-        if name and not self.section_started_here:
-            canvas.saveState()
-            canvas.setFont(self.fonts.regular, 8)
-            canvas.setFillColor(colors.HexColor("#555555"))
-            canvas.drawString(self.leftMargin, self.pagesize[1] - self.topMargin + 4 * mm,
-                              f"{self.heading}{name}作品登记表（续）")
-            canvas.restoreState()
+    continued_format = "{heading}{name}作品登记表（续）"
 
 
 def _numbered_canvas(fonts: FontSet, left_text: str):
@@ -384,7 +366,7 @@ def catalogue_pdf(entries: Sequence[PrintEntry], edition, out: BinaryIO, fonts: 
     _check_entries(fonts, entries, CATALOGUE_FIXED,
                    extra=[("届次名称", heading)] + [(f"类别「{name}」", name) for name, _ in groups])
     pagesize = landscape(A4)
-    doc = _CatalogueDoc(out, heading, fonts, pagesize=pagesize, leftMargin=12 * mm, rightMargin=12 * mm,
+    doc = _CatalogueDoc(out, fonts, heading, pagesize=pagesize, leftMargin=12 * mm, rightMargin=12 * mm,
                         topMargin=14 * mm, bottomMargin=15 * mm, title=f"{heading}作品登记表",
                         author=heading, creator="judging")
     title_style = paragraph_style("title", fonts.bold, 16, 22, TA_CENTER)
@@ -400,7 +382,7 @@ def catalogue_pdf(entries: Sequence[PrintEntry], edition, out: BinaryIO, fonts: 
     for index, (category, rows) in enumerate(groups):
         if index:
             story.append(PageBreak())
-        story.append(_Section(category))
+        story.append(SectionMarker(category))
         story.append(Paragraph(markup(f"{heading}{category}作品登记表"), title_style))
         story.append(Spacer(0, 2 * mm))
         story.append(Paragraph(f"共 {len(rows)} 件作品", count_style))

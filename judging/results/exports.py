@@ -294,28 +294,10 @@ def results_xlsx(snapshot: ResultSnapshot, order: str = "prize", public: bool = 
 MARGIN = 12 * mm
 
 
-class _Section(SectionMarker):
-    def __init__(self, name: str):
-        super().__init__()
-        self.name = name
-
-
 class _ListDoc(SectionedDoc):
-    """Continued pages of a section get a running head: "{edition} {section}（续）"."""
+    """Continued pages of a pool get a running head: "{edition} {pool}（续）"."""
 
-    def __init__(self, out, heading: str, fonts: FontSet, **kwargs):
-        super().__init__(out, fonts, **kwargs)
-        self.heading = heading
-
-    def _page_ends(self, canvas, doc):
-        name = self.section.name if self.section else ""
-        if name and not self.section_started_here:
-            canvas.saveState()
-            canvas.setFont(self.fonts.regular, 8)
-            canvas.setFillColor(colors.HexColor("#555555"))
-            canvas.drawString(self.leftMargin, self.pagesize[1] - self.topMargin + 4 * mm,
-                              f"{self.heading}　{name}（续）")
-            canvas.restoreState()
+    continued_format = "{heading}　{name}（续）"
 
 
 def _numbered_canvas(fonts: FontSet, left_text: str, right_text: str):
@@ -329,7 +311,7 @@ def _numbered_canvas(fonts: FontSet, left_text: str, right_text: str):
 
 
 def _doc(out, heading: str, fonts: FontSet, pagesize, title: str) -> _ListDoc:
-    return _ListDoc(out, heading, fonts, pagesize=pagesize, leftMargin=MARGIN, rightMargin=MARGIN,
+    return _ListDoc(out, fonts, heading, pagesize=pagesize, leftMargin=MARGIN, rightMargin=MARGIN,
                     topMargin=14 * mm, bottomMargin=15 * mm, title=title, author=heading, creator="judging")
 
 
@@ -445,7 +427,7 @@ def results_pdf(snapshot: ResultSnapshot, order: str = "prize", public: bool = F
     for index, (pool_name, lines) in enumerate(data.pools):
         if index:
             story.append(PageBreak())
-        story.append(_Section(pool_name))
+        story.append(SectionMarker(pool_name))
         story += heading_block(pool_name, len(lines))
         rows = [[Paragraph(c.header, st["th"]) for c in data.columns]]
         for number, line in enumerate(lines, start=1):

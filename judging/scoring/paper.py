@@ -199,23 +199,19 @@ class _Section(SectionMarker):
     """An invisible marker: the pages after it belong to this judge and pool (numbering, running head)."""
 
     def __init__(self, key: int, head: str):
-        super().__init__()
+        super().__init__(head)
         self.key = key
-        self.head = head
 
 
 class _SheetDoc(SectionedDoc):
     section: _Section | None
+    continued_format = "{name}（续）"
+    running_head_size = 8.5
 
     def _page_ends(self, canvas, doc):
         canvas.sheet_section = self.section.key if self.section else -1
-        canvas.sheet_head = self.section.head if self.section else ""
-        if self.section and not self.section_started_here:
-            canvas.saveState()
-            canvas.setFont(self.fonts.regular, 8.5)
-            canvas.setFillColor(colors.HexColor("#555555"))
-            canvas.drawString(self.leftMargin, self.pagesize[1] - self.topMargin + 4 * mm, f"{self.section.head}（续）")
-            canvas.restoreState()
+        canvas.sheet_head = self.section.name if self.section else ""
+        super()._page_ends(canvas, doc)
 
 
 def _section_canvas(fonts: FontSet, printed_on: str):
